@@ -1,0 +1,67 @@
+"""Status rules: the accepted status codes and how a probe's outcome becomes a status.
+
+Rules are data (``expected_status``, ``degraded_threshold_ms``, ``keyword``) and are
+judged here, in one place, by the API (validation) and the checker (evaluation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+Status = Literal["up", "degraded", "down"]
+STATUSES: tuple[Status, ...] = ("up", "degraded", "down")
+DEFAULT_EXPECTED_STATUS = ("200-299",)
+
+_RULE = re.compile(r"^\s*([1-5]\d\d)\s*(?:-\s*([1-5]\d\d)\s*)?$")
+
+
+def parse_expected_status(rules: Iterable[str]) -> list[tuple[int, int]]:
+    """``["200-299", "418"]`` -> ``[(200, 299), (418, 418)]``; ValueError names the bad rule."""
+    ranges = []
+    for rule in rules:
+        match = _RULE.match(rule) if isinstance(rule, str) else None
+        if not match:
+            raise ValueError(
+                f"expected_status entry {rule!r} is not a status code (100-599) "
+                "or a range such as '200-299'"
+            )
+        low = int(match.group(1))
+        high = int(match.group(2) or low)
+        if high < low:
+            raise ValueError(f"expected_status range {rule!r} ends before it starts")
+        ranges.append((low, high))
+    if not ranges:
+        raise ValueError("expected_status needs at least one code or range")
+    return ranges
+
+
+def normalize_expected_status(rules: Iterable[str]) -> list[str]:
+    """The canonical spelling stored in the database: ``"200-299"``, ``"418"``."""
+    return [f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in parse_expected_status(rules)]
+
+
+def status_accepted(code: int, ranges: Sequence[tuple[int, int]]) -> bool:
+    return any(lo <= code <= hi for lo, hi in ranges)
+
+
+def judge(
+    *,
+    status_code: int,
+    accepted: Sequence[tuple[int, int]],
+    response_ms: int,
+    degraded_threshold_ms: int | None,
+    keyword_found: bool | None,
+) -> tuple[Status, str | None]:
+    """The status of a probe that got an HTTP answer, and the error text to record.
+
+    ``keyword_found`` is None when the endpoint has no keyword rule.
+    """
+    if not status_accepted(status_code, accepted):
+        return "down", f"HTTP {status_code}"
+    if keyword_found is False:
+        return "degraded", "keyword not found in the response body"
+    if degraded_threshold_ms is not None and response_ms > degraded_threshold_ms:
+        return "degraded", f"slow: {response_ms} ms > {degraded_threshold_ms} ms"
+    return "up", None
