@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 
 def start_embedded(data_dir: Path, *, dbname: str = "uptimatum", cleanup: str = "stop") -> str:
@@ -27,5 +28,5 @@ def start_embedded(data_dir: Path, *, dbname: str = "uptimatum", cleanup: str = 
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{dbname}"')  # type: ignore[arg-type]
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     return admin.replace("/postgres?", f"/{dbname}?", 1)
