@@ -1,0 +1,311 @@
+"""The API under load: `python -m tests.benchmarks api`.
+
+Seeds a page with 100 endpoints and 90 days of history (and one with 10, to
+show the statement count does not grow with the endpoints), starts the real
+API (`uptimatum api`, one worker) on a free loopback port, and measures each
+route side by side: requests/s and p50/p99 latency at a fixed concurrency
+over keep-alive connections, p50 of one request at a time, response size,
+the server's CPU per request (its process tree, from /proc), and SQL
+statements per request (the API's ``Server-Timing`` header, cross-checked
+with ``pg_stat_database`` commits: autocommit makes one commit per statement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import aiohttp
+import psycopg
+
+from tests.benchmarks import bench_database, cpu_seconds, free_port
+from tests.benchmarks.seed import seed_page
+
+SLUG, SLUG_SMALL = "bench", "bench-10"
+ROUTES = {
+    "health": "/health",
+    "page": "/api/pages/{slug}",
+    "timeline": "/api/pages/{slug}/timeline?hours=24",
+    "badge": "/badge/{slug}",
+}
+CONCURRENCY = 16
+WARMUP_S = 1.0
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))  # measured load per route
+SEQUENTIAL_S, SEQUENTIAL_MAX = 1.0, 300  # one-at-a-time latency sample
+STATS_FLUSH_S = 10.5  # PostgreSQL flushes an idle backend's counters within 10 s
+HEADERS = {"Accept-Encoding": "identity"}  # sizes as sent, comparable with the original
+
+# The original backend on this machine, same data (issue 2).
+ORIGINAL = {
+    "page": "1.3 s per request, 1.5 s CPU per request",
+    "timeline": "1.9 s per request, 38.5 MB",
+    "badge": "123 ms per request, about 17 req/s",
+}
+ORIGINAL_PAGE_MS, ORIGINAL_PAGE_CPU_MS = 1300.0, 1500.0
+ORIGINAL_TIMELINE_MS, ORIGINAL_TIMELINE_BYTES = 1900.0, 38.5e6
+ORIGINAL_BADGE_MS, ORIGINAL_BADGE_RPS = 123.0, 17.0
+
+STATEMENTS = re.compile(r'db;[^,]*desc="?(\d+) statements?', re.IGNORECASE)
+
+
+@dataclass
+class Figures:
+    route: str
+    requests: int = 0
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    seq_p50_ms: float = 0.0
+    size: int = 0
+    cpu_ms: float = 0.0  # server CPU per request
+    cpu_share: float = 0.0  # server CPU seconds per wall second during the load
+    statements: list[int] = field(default_factory=list)  # from Server-Timing
+    xacts: float | None = None  # pg_stat_database commits per request
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+def statement_count(headers: Mapping[str, str]) -> int | None:
+    match = STATEMENTS.search(headers.get("Server-Timing", ""))
+    return int(match.group(1)) if match else None
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+async def hammer(
+    session: aiohttp.ClientSession, url: str, concurrency: int, seconds: float, figures: Figures
+) -> list[float]:
+    """Requests from ``concurrency`` workers until ``seconds`` pass; latencies in seconds."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while (started := time.perf_counter()) < deadline:
+            async with session.get(url, headers=HEADERS) as resp:
+                body = await resp.read()
+                latencies.append(time.perf_counter() - started)
+                figures.statuses[resp.status] += 1
+                figures.size = len(body)
+                count = statement_count(resp.headers)
+                if count is not None:
+                    figures.statements.append(count)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def xact_total(conninfo: str) -> int:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def measure(
+    session: aiohttp.ClientSession, base: str, name: str, server_pid: int, database_url: str
+) -> Figures:
+    url = base + ROUTES[name].format(slug=SLUG)
+    figures = Figures(route="GET " + ROUTES[name].format(slug=SLUG))
+    print(
+        f"  {figures.route}: warm-up {WARMUP_S:.0f} s, {SECONDS:.0f} s at concurrency"
+        f" {CONCURRENCY}, one-at-a-time sample, {STATS_FLUSH_S:.0f} s for statistics ...",
+        flush=True,
+    )
+    xacts_before = xact_total(database_url)
+    warm = Figures(route=figures.route)
+    sent = len(await hammer(session, url, CONCURRENCY, WARMUP_S, warm))
+
+    cpu_before, wall_before = cpu_seconds(server_pid), time.perf_counter()
+    latencies = sorted(await hammer(session, url, CONCURRENCY, SECONDS, figures))
+    cpu, wall = cpu_seconds(server_pid) - cpu_before, time.perf_counter() - wall_before
+    figures.requests = len(latencies)
+    figures.rps = len(latencies) / wall
+    figures.p50_ms, figures.p99_ms = (
+        percentile(latencies, 0.5) * 1e3,
+        percentile(latencies, 0.99) * 1e3,
+    )
+    figures.cpu_ms = cpu * 1e3 / max(1, len(latencies))
+    figures.cpu_share = cpu / wall
+    sequential = sorted(await hammer(session, url, 1, SEQUENTIAL_S, Figures(route=name)))
+    sequential = sequential[:SEQUENTIAL_MAX]
+    figures.seq_p50_ms = percentile(sequential, 0.5) * 1e3
+    sent += len(latencies) + len(sequential)
+
+    await asyncio.sleep(STATS_FLUSH_S)
+    # minus one: the commit of our own first reading
+    figures.xacts = max(0, xact_total(database_url) - xacts_before - 1) / sent
+    return figures
+
+
+async def statements_by_size(session: aiohttp.ClientSession, base: str) -> dict[str, list[str]]:
+    """Statements per route for 10 and for 100 endpoints (first, uncached request)."""
+    table: dict[str, list[str]] = {}
+    for name, path in ROUTES.items():
+        cells = []
+        for slug in (SLUG_SMALL, SLUG):
+            counts = []
+            for _ in range(3):
+                async with session.get(base + path.format(slug=slug), headers=HEADERS) as resp:
+                    await resp.read()
+                    counts.append(statement_count(resp.headers))
+            known = [c for c in counts if c is not None]
+            cells.append(str(max(known)) if known else "n/a")
+        table[name] = cells
+    return table
+
+
+@contextlib.contextmanager
+def api_server(database_url: str) -> Iterator[tuple[str, int]]:
+    """`uptimatum api` with one worker on a free port; yields (base URL, pid)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "ADMIN_TOKEN": secrets.token_urlsafe(24),
+        "LOG_LEVEL": "WARNING",
+        "APP_ENV": "development",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "api", "--workers", "1"],
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc)
+        yield base, proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the API exited with code {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(base + "/ready", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API was not ready within {timeout:.0f} s")
+
+
+def ratio(before: float, after: float) -> str:
+    return f"{before / after:,.0f}x" if after > 0 else "n/a"
+
+
+def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
+    print(
+        f"\n  API, one worker, {CONCURRENCY} keep-alive connections, {SECONDS:.0f} s per route"
+        " (aiohttp client on the same machine)\n"
+    )
+    head = (
+        f"  {'route':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p50 c=1':>8}"
+        f" {'bytes':>9} {'CPU ms/req':>10} {'srv CPU':>7} {'stmts/req':>9} {'xacts/req':>9}"
+    )
+    print(head)
+    print("  " + "-" * (len(head) - 2))
+    for f in results:
+        stmts = "n/a"
+        if f.statements:
+            lo, hi = min(f.statements), max(f.statements)
+            stmts = str(hi) if lo == hi else f"{sum(f.statements) / len(f.statements):.2f}"
+        xacts = "n/a" if f.xacts is None else f"{f.xacts:.2f}"
+        print(
+            f"  {f.route:<42} {f.rps:>8,.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f}"
+            f" {f.seq_p50_ms:>8.2f} {f.size:>9,} {f.cpu_ms:>10.3f} {f.cpu_share:>6.0%}"
+            f" {stmts:>9} {xacts:>9}"
+        )
+        bad = {code: n for code, n in f.statuses.items() if code != 200}
+        if bad:
+            print(f"  {'':<42} non-200 answers: {dict(sorted(bad.items()))}")
+    print(
+        "\n  p50 c=1: one request at a time. CPU ms/req: the server's process tree."
+        " srv CPU: server CPU per wall second (below ~95% the client, sharing the"
+        " machine, is the limit).\n  stmts/req: from Server-Timing (a mean when a cache"
+        " answers some requests); xacts/req: pg_stat_database commits per request."
+    )
+
+    by_name = dict(zip(ROUTES, results, strict=True))
+    page, timeline, badge = by_name["page"], by_name["timeline"], by_name["badge"]
+    print("\n  Against the original backend (issue 2; 100 endpoints, 24 h of rows):")
+    rows = [
+        ("page", f"{page.seq_p50_ms:.2f} ms, {page.cpu_ms:.2f} ms CPU",
+         f"{ratio(ORIGINAL_PAGE_MS, page.seq_p50_ms)} faster,"
+         f" {ratio(ORIGINAL_PAGE_CPU_MS, page.cpu_ms)} less CPU"),
+        ("timeline", f"{timeline.seq_p50_ms:.2f} ms, {timeline.size / 1e3:,.1f} kB",
+         f"{ratio(ORIGINAL_TIMELINE_MS, timeline.seq_p50_ms)} faster,"
+         f" {ratio(ORIGINAL_TIMELINE_BYTES, timeline.size)} smaller"),
+        ("badge", f"{badge.seq_p50_ms:.2f} ms, {badge.rps:,.0f} req/s",
+         f"{ratio(ORIGINAL_BADGE_MS, badge.seq_p50_ms)} faster,"
+         f" {ratio(badge.rps, ORIGINAL_BADGE_RPS)} the throughput"),
+    ]  # fmt: skip
+    for name, ours, better in rows:
+        print(f"  {name:<9} original {ORIGINAL[name]:<42} ours {ours:<28} {better}")
+
+    print("\n  SQL statements per request by page size (Server-Timing, uncached request):")
+    print(f"  {'route':<40} {'10 endpoints':>13} {'100 endpoints':>14}")
+    for name, (small, large) in by_size.items():
+        flag = "" if small == large else "  <- grows with the endpoints"
+        print(f"  {ROUTES[name]:<40} {small:>13} {large:>14}{flag}")
+
+
+async def run_load(base: str, pid: int, database_url: str) -> list[Figures]:
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        by_size = await statements_by_size(session, base)
+        results = [await measure(session, base, name, pid, database_url) for name in ROUTES]
+    report(results, by_size)
+    return results
+
+
+def _runner() -> asyncio.Runner:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+def main() -> int:
+    started = time.monotonic()
+    with bench_database() as database_url:
+        seed_page(database_url, SLUG, endpoints=100, days=90)
+        seed_page(database_url, SLUG_SMALL, endpoints=10, days=90)
+        print("  starting the API (uptimatum api, one worker) ...", flush=True)
+        with api_server(database_url) as (base, pid), _runner() as runner:
+            results = runner.run(run_load(base, pid, database_url))
+    print(f"\n  API benchmark done in {time.monotonic() - started:.0f} s", flush=True)
+    failures = sum(n for f in results for code, n in f.statuses.items() if code != 200)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
