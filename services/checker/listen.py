@@ -1,0 +1,84 @@
+"""Step 4: LISTEN endpoint_changes on a dedicated autocommit connection outside the pool.
+
+A notification only says *that* an endpoint changed (payload: its id); the
+handler just wakes the scheduler, which re-reads the table. A lost notification
+costs latency, never correctness: the scheduler wakes every few seconds anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import psycopg
+from loguru import logger
+
+from services.checker import queries
+from services.checker.metrics import Metrics
+
+PING_EVERY = 10.0  # seconds without a notification before the connection is proven alive
+MAX_BACKOFF = 5.0
+
+
+class Listener:
+    def __init__(
+        self, conninfo: str, on_change: Callable[[int | None], None], *, metrics: Metrics
+    ) -> None:
+        self._conninfo = conninfo
+        self._on_change = on_change
+        self._metrics = metrics
+        self.connected = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.5
+        lost = False
+        while not stop.is_set():
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._conninfo,
+                    autocommit=True,
+                    connect_timeout=3,
+                    application_name="uptimatum-checker-listen",
+                )
+            except psycopg.OperationalError as exc:
+                if not lost:
+                    logger.warning("LISTEN connection failed ({}); retrying", _short(exc))
+                    lost = True
+                await _sleep(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            try:
+                async with conn:
+                    self._metrics.round_trips.inc()
+                    await conn.execute(queries.LISTEN_CHANGES)
+                    self.connected = True
+                    backoff = 0.5
+                    if lost:
+                        logger.info("LISTEN connection is back")
+                        lost = False
+                        self._on_change(None)  # we may have missed something meanwhile
+                    await self._listen(conn)
+            except psycopg.OperationalError as exc:
+                self.connected = False
+                lost = True
+                logger.warning("LISTEN connection lost ({}); reconnecting", _short(exc))
+                await _sleep(stop, backoff)
+
+    async def _listen(self, conn: psycopg.AsyncConnection) -> None:
+        while True:
+            async for note in conn.notifies(timeout=PING_EVERY):
+                payload = note.payload
+                self._on_change(int(payload) if payload.isdigit() else None)
+            self._metrics.round_trips.inc()
+            await conn.execute(queries.PING)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def _short(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

@@ -1,0 +1,258 @@
+"""The checker: claim what is due, probe it, record the results; repeat until told to stop.
+
+The scheduler loop drains what is due (as many endpoints as it has free probe
+slots), then waits for whichever comes first: a notification, the earliest due
+time (capped at a few seconds), a freed slot when all were busy, or the stop
+event. Probes run as tasks; results go to the batched writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+import uuid
+
+import aiohttp
+import psycopg
+from loguru import logger
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from services.checker.claim import claim_due, hand_back
+from services.checker.listen import Listener
+from services.checker.metrics import Metrics, metrics_app, serve_metrics
+from services.checker.probe import Claim, Result, new_session, probe
+from services.checker.record import Writer
+from services.checker.retention import RetentionJob
+from shared.db import create_pool
+from shared.settings import Settings
+
+MAX_SLEEP = 2.0  # never sleep longer than this between claims: a lost NOTIFY costs <= 2 s
+MIN_GAP = 0.2  # at most 5 claims a second: batches claims, bounds the loop (never spins)
+SHUTDOWN_GRACE = 1.0  # longest wait for in-flight probes on SIGTERM (capped by their timeout)
+MAX_BACKOFF = 5.0
+HEARTBEAT_STALE = 60.0  # /health fails if the scheduler has not gone round for this long
+
+
+class Checker:
+    def __init__(self, settings: Settings, *, pool: AsyncConnectionPool | None = None) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.pool = pool or create_pool(settings, name="checker", min_size=1, max_size=4)
+        self.slots = settings.check_concurrency
+        self.writer = Writer(
+            self.pool,
+            bucket_seconds=settings.history_bucket_seconds,
+            batch_size=self.slots,
+            metrics=self.metrics,
+        )
+        self.listener = Listener(settings.conninfo(), self._changed, metrics=self.metrics)
+        self._in_flight: dict[asyncio.Task[None], Claim] = {}
+        self._wake = asyncio.Event()
+        self._starved = False  # every slot busy: a finishing probe wakes the loop
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat = time.monotonic()
+        self._db_failing_since: float | None = None
+
+    # -- the loops ---------------------------------------------------------------
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then shut down cleanly (see ``_shutdown``)."""
+        await self.pool.open(wait=False)
+        self._session = new_session()
+        runner = await serve_metrics(
+            metrics_app(self.metrics, self.healthy), self.settings.host, self.settings.metrics_port
+        )
+        loops_stop = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self.writer.run(loops_stop), name="writer"),
+            asyncio.create_task(self.listener.run(loops_stop), name="listen"),
+            asyncio.create_task(
+                RetentionJob(self.settings, metrics=self.metrics).run(loops_stop), name="retention"
+            ),
+            asyncio.create_task(self._housekeeping(loops_stop), name="housekeeping"),
+        ]
+        logger.info(
+            "checker {} started: {} probe slots, metrics on :{}",
+            self.claimer,
+            self.slots,
+            self.settings.metrics_port,
+        )
+        try:
+            await self._schedule(stop)
+        finally:
+            await self._shutdown(loops_stop)
+            await runner.cleanup()
+
+    async def _schedule(self, stop: asyncio.Event) -> None:
+        backoff = 0.0
+        last_claim = 0.0
+        while not stop.is_set():
+            self._heartbeat = time.monotonic()
+            free = self.slots - len(self._in_flight)
+            wait = MAX_SLEEP
+            if free > 0:
+                last_claim = time.monotonic()
+                self._wake.clear()  # a notification from now on wakes the next round
+                try:
+                    claims, next_due = await claim_due(
+                        self.pool, limit=free, claimer=self.claimer, metrics=self.metrics
+                    )
+                except (psycopg.OperationalError, PoolTimeout) as exc:
+                    backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF)
+                    self._db_failed(exc)
+                    await self._sleep(stop, backoff)
+                    continue
+                except psycopg.Error as exc:  # e.g. migrations not applied yet
+                    backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF)
+                    logger.error("claiming failed: {}", exc)
+                    await self._sleep(stop, backoff)
+                    continue
+                backoff = 0.0
+                self._db_ok()
+                if claims:
+                    self.metrics.claim_batch.observe(len(claims))
+                    for claim in claims:
+                        self._start(claim)
+                free -= len(claims)
+                if next_due is not None:
+                    wait = min(MAX_SLEEP, next_due - time.time())
+            self._starved = free <= 0
+            if self._starved:
+                wait = MAX_SLEEP
+            if wait > 0:
+                await self._wait_wake(stop, wait)
+            # Never claim more often than every MIN_GAP: batches the claims of a
+            # busy schedule, and a hot loop cannot happen.
+            gap = MIN_GAP - (time.monotonic() - last_claim)
+            if gap > 0 and not stop.is_set():
+                await self._sleep(stop, gap)
+
+    def _start(self, claim: Claim) -> None:
+        task = asyncio.create_task(self._probe(claim))
+        self._in_flight[task] = claim
+        self.metrics.in_flight.inc()
+
+    async def _probe(self, claim: Claim) -> None:
+        m = self.metrics
+        assert self._session is not None
+        try:
+            m.schedule_lag.observe(max(time.time() - claim.due_at, 0.0))
+            started = time.perf_counter()
+            result: Result = await probe(self._session, claim)
+            m.probe_duration.observe(time.perf_counter() - started)
+            m.checks_by[result.status].inc()
+            m.set_status(claim.endpoint_id, claim.endpoint_name, claim.page_name, result.status)
+            self.writer.add(result)
+        finally:
+            self._in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            m.in_flight.dec()
+            if self._starved:
+                self._starved = False
+                self._wake.set()
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        """Drop status series of endpoints this replica stopped probing."""
+        while not stop.is_set():
+            await self._sleep(stop, 30.0)
+            self.metrics.prune(older_than=max(600.0, 3 * self.settings.check_interval))
+
+    def _changed(self, endpoint_id: int | None) -> None:
+        if endpoint_id is not None:
+            self.metrics.forget(endpoint_id)
+        self._wake.set()
+
+    # -- shutdown ----------------------------------------------------------------
+
+    async def _shutdown(self, loops_stop: asyncio.Event) -> None:
+        """Stop claiming; finish or abandon probes; flush; hand back what is unfinished."""
+        in_flight = dict(self._in_flight)
+        if in_flight:
+            grace = min(SHUTDOWN_GRACE, min(c.timeout for c in in_flight.values()))
+            _done, pending = await asyncio.wait(in_flight, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            unfinished = [in_flight[t] for t in pending]
+        else:
+            unfinished = []
+        loops_stop.set()
+        self.writer.wake()
+        for task in self._tasks:
+            if task.get_name() != "writer":
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        flushed = await self.writer.flush()
+        handed = 0
+        try:
+            handed = await hand_back(self.pool, unfinished, metrics=self.metrics)
+        except (psycopg.Error, PoolTimeout) as exc:
+            logger.warning("could not hand back {} claims: {}", len(unfinished), exc)
+        if self._session:
+            await self._session.close()
+        await self.pool.close()
+        logger.info(
+            "checker {} stopped: results {}, {} unfinished claims handed back",
+            self.claimer,
+            "flushed" if flushed else "NOT flushed (database away)",
+            handed,
+        )
+
+    # -- helpers -----------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        alive = all(not t.done() for t in self._tasks)
+        return alive and time.monotonic() - self._heartbeat < HEARTBEAT_STALE
+
+    async def _wait_wake(self, stop: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    @staticmethod
+    async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+    def _db_failed(self, exc: BaseException) -> None:
+        if self._db_failing_since is None:
+            self._db_failing_since = time.monotonic()
+            first = str(exc).strip().splitlines()
+            logger.warning(
+                "database unavailable ({}); retrying with backoff",
+                first[0][:200] if first else type(exc).__name__,
+            )
+
+    def _db_ok(self) -> None:
+        if self._db_failing_since is not None:
+            logger.info(
+                "database is back after {:.1f} s; checking resumes",
+                time.monotonic() - self._db_failing_since,
+            )
+            self._db_failing_since = None
+
+
+async def _main(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await Checker(settings).serve(stop)
+    return 0
+
+
+def run(settings: Settings) -> int:
+    """Entry point of ``uptimatum checker``: exit code 0 after a clean shutdown."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return asyncio.run(_main(settings))
+    return uvloop.run(_main(settings))

@@ -1,0 +1,134 @@
+"""Step 7: Prometheus metrics in a private registry, served with /health by a small aiohttp app."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+METRICS_PATH = "/metrics"
+HEALTH_PATH = "/health"
+
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_LAG = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+_BATCH = (1, 5, 10, 25, 50, 100, 200, 500, 1000, 5000)
+STATUS_VALUE = {"up": 1.0, "degraded": 0.5, "down": 0.0}
+
+
+class Metrics:
+    """Every checker metric, registered in its own registry (no process-wide globals)."""
+
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=r)
+        self.checks = Counter(
+            "uptimatum_checks", "Probes completed, by result", ["result"], registry=r
+        )
+        self.checks_by = {s: self.checks.labels(s) for s in STATUS_VALUE}
+        self.probe_duration = Histogram(
+            "uptimatum_probe_duration_seconds", "Probe duration", buckets=_SECONDS, registry=r
+        )
+        self.schedule_lag = Histogram(
+            "uptimatum_schedule_lag_seconds",
+            "Probe start minus the slot's due time",
+            buckets=_LAG,
+            registry=r,
+        )
+        self.in_flight = Gauge("uptimatum_probes_in_flight", "Probes running now", registry=r)
+        self.claim_batch = Histogram(
+            "uptimatum_claim_batch_size", "Endpoints taken per claim", buckets=_BATCH, registry=r
+        )
+        self.flush_duration = Histogram(
+            "uptimatum_flush_duration_seconds",
+            "Time to write one batch of results",
+            buckets=_SECONDS,
+            registry=r,
+        )
+        rows = Counter(
+            "uptimatum_history_rows_written",
+            "History rows written, by kind",
+            ["kind"],
+            registry=r,
+        )
+        self.rows_inserted = rows.labels("insert")
+        self.rows_updated = rows.labels("update")
+        self.round_trips = Counter(
+            "uptimatum_db_round_trips", "Statements sent to PostgreSQL", registry=r
+        )
+        self.results_dropped = Counter(
+            "uptimatum_results_dropped",
+            "Results not recorded because their claim was superseded",
+            registry=r,
+        )
+        self.endpoint_status = Gauge(
+            "uptimatum_endpoint_status",
+            "Last status seen by this replica: 1 up, 0.5 degraded, 0 down",
+            ["endpoint_id", "endpoint", "page"],
+            registry=r,
+        )
+        # endpoint id -> (label values, monotonic time of the last update)
+        self._status_seen: dict[int, tuple[tuple[str, str, str], float]] = {}
+
+    def set_status(self, endpoint_id: int, endpoint: str, page: str, status: str) -> None:
+        seen = self._status_seen.get(endpoint_id)
+        labels = seen[0] if seen and seen[0][1:] == (endpoint, page) else None
+        if labels is None:
+            if seen:
+                self._drop(seen[0])
+            labels = (str(endpoint_id), endpoint, page)
+        self.endpoint_status.labels(*labels).set(STATUS_VALUE[status])
+        self._status_seen[endpoint_id] = (labels, time.monotonic())
+
+    def forget(self, endpoint_id: int) -> None:
+        """The endpoint changed (or is gone): drop its series until it is probed again."""
+        seen = self._status_seen.pop(endpoint_id, None)
+        if seen:
+            self._drop(seen[0])
+
+    def prune(self, older_than: float) -> None:
+        """Drop the series of endpoints this replica has not probed for a while."""
+        limit = time.monotonic() - older_than
+        for endpoint_id, (_labels, at) in list(self._status_seen.items()):
+            if at < limit:
+                self.forget(endpoint_id)
+
+    def _drop(self, labels: tuple[str, str, str]) -> None:
+        with contextlib.suppress(KeyError):
+            self.endpoint_status.remove(*labels)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def metrics_app(metrics: Metrics, healthy: Callable[[], bool]) -> web.Application:
+    async def get_metrics(_: web.Request) -> web.Response:
+        resp = web.Response(body=metrics.render())
+        resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return resp
+
+    async def get_health(_: web.Request) -> web.Response:
+        ok = healthy()
+        return web.json_response({"status": "ok" if ok else "failing"}, status=200 if ok else 503)
+
+    app = web.Application()
+    app.router.add_get(METRICS_PATH, get_metrics)
+    app.router.add_get(HEALTH_PATH, get_health)
+    return app
+
+
+async def serve_metrics(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -1,0 +1,123 @@
+"""Step 6: delete history older than CHECK_RETENTION_DAYS, daily, on exactly one replica.
+
+The replica that takes the session advisory lock deletes in small batches (each
+batch its own short statement, so no long lock is ever held) and then keeps the
+lock until the cleanup hour is over: a replica that comes by later in the same
+hour finds it taken and skips, so the job runs once per day however many
+replicas there are. If the holder dies, its connection and the lock go with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from loguru import logger
+from psycopg_pool import AsyncConnectionPool
+
+from services.checker import queries
+from services.checker.metrics import Metrics
+from shared.settings import Settings
+
+RETENTION_LOCK = 0x0757_1A71  # advisory lock key shared by every checker replica
+BATCH = 5000  # rows per DELETE: milliseconds of locks, never minutes
+PAUSE = 0.05  # seconds between batches, so the writer and the API are never starved
+
+
+def cutoff_for(settings: Settings, now: datetime) -> datetime:
+    return now - timedelta(days=settings.check_retention_days)
+
+
+async def delete_expired(
+    conn: psycopg.AsyncConnection, cutoff: datetime, metrics: Metrics | None = None
+) -> int:
+    """Delete, batch by batch, the history rows whose last check is before ``cutoff``."""
+    total = 0
+    while True:
+        if metrics:
+            metrics.round_trips.inc()
+        cur = await conn.execute(queries.RETENTION_DELETE_BATCH, {"cutoff": cutoff, "batch": BATCH})
+        total += cur.rowcount
+        if cur.rowcount < BATCH:
+            return total
+        await asyncio.sleep(PAUSE)
+
+
+async def _try_lock(conn: psycopg.AsyncConnection, metrics: Metrics | None) -> bool:
+    if metrics:
+        metrics.round_trips.inc()
+    cur = await conn.execute(queries.RETENTION_TRY_LOCK, {"key": RETENTION_LOCK})
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def run_retention(
+    pool: AsyncConnectionPool,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    metrics: Metrics | None = None,
+) -> int | None:
+    """One retention run: rows deleted, or None when another replica holds the lock."""
+    now = now or datetime.now(UTC)
+    async with pool.connection() as conn:
+        if not await _try_lock(conn, metrics):
+            return None
+        try:
+            return await delete_expired(conn, cutoff_for(settings, now), metrics)
+        finally:
+            await conn.execute(queries.RETENTION_UNLOCK, {"key": RETENTION_LOCK})
+
+
+class RetentionJob:
+    """Runs the retention once a day, in the CLEANUP_HOUR (at start-up too, if it is that hour)."""
+
+    def __init__(self, settings: Settings, *, metrics: Metrics) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._done_for: object = None  # the date of the cleanup hour already handled
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            now = datetime.now(UTC)
+            if now.hour == self._settings.cleanup_hour and self._done_for != now.date():
+                try:
+                    await self._run_once(now, stop)
+                    self._done_for = now.date()
+                except (psycopg.OperationalError, OSError) as exc:
+                    logger.warning("retention could not run ({}); retrying in a minute", exc)
+                    await _sleep(stop, 60)
+                continue
+            await _sleep(stop, _seconds_to_next_hour(now))
+
+    async def _run_once(self, now: datetime, stop: asyncio.Event) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            self._settings.conninfo(),
+            autocommit=True,
+            connect_timeout=3,
+            application_name="uptimatum-checker-retention",
+        ) as conn:
+            if not await _try_lock(conn, self._metrics):
+                logger.info("retention: another replica runs it today")
+                return
+            cutoff = cutoff_for(self._settings, now)
+            deleted = await delete_expired(conn, cutoff, self._metrics)
+            logger.info(
+                "retention: deleted {} history rows last checked before {}",
+                deleted,
+                cutoff.isoformat(timespec="seconds"),
+            )
+            # Keep the lock (and so the job) to ourselves until the hour is over.
+            await _sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
+
+
+def _seconds_to_next_hour(now: datetime) -> float:
+    nxt = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return max((nxt - now).total_seconds(), 1.0)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
