@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any, LiteralString
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from shared.queries import SET_UTC
 from shared.settings import Settings
 
 # How long a request waits for a connection before it is answered 503: the
@@ -18,6 +22,36 @@ ACQUIRE_TIMEOUT = 3.0
 
 class DatabaseUnavailable(Exception):
     """PostgreSQL cannot be reached (or answers no connection in time)."""
+
+
+class DbTiming:
+    """Statements run and time spent in them, for one request (``Server-Timing``)."""
+
+    __slots__ = ("seconds", "statements")
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.seconds = 0.0
+
+    def header(self) -> str:
+        return f'db;dur={self.seconds * 1000:.2f};desc="{self.statements} statements"'
+
+
+_timing: ContextVar[DbTiming | None] = ContextVar("uptimatum_db_timing", default=None)
+
+
+def start_timing() -> DbTiming:
+    """Count the statements run from here on in this context (one request)."""
+    timing = DbTiming()
+    _timing.set(timing)
+    return timing
+
+
+def _count(started: float) -> None:
+    timing = _timing.get()
+    if timing is not None:
+        timing.statements += 1
+        timing.seconds += time.perf_counter() - started
 
 
 def create_pool(
@@ -38,12 +72,19 @@ def create_pool(
         open=False,
         timeout=ACQUIRE_TIMEOUT,
         reconnect_timeout=0,  # keep trying for ever: the database may come back
+        configure=_utc,
         kwargs={
             "autocommit": True,
             "connect_timeout": 3,
             "application_name": f"uptimatum-{name}",
         },
     )
+
+
+async def _utc(conn: psycopg.AsyncConnection[Any]) -> None:
+    # Timestamps come back in UTC whatever the server's TimeZone is, so they
+    # serialise as "...Z".
+    await conn.execute(SET_UTC)
 
 
 Params = Sequence[Any] | dict[str, Any] | None
@@ -54,6 +95,7 @@ async def fetch_all(
 ) -> list[dict[str, Any]]:
     """Run a read statement; rows as dicts. Retried once on a dropped connection."""
     for attempt in (1, 2):
+        started = time.perf_counter()
         try:
             async with pool.connection() as conn:
                 cur = conn.cursor(row_factory=dict_row)
@@ -63,9 +105,13 @@ async def fetch_all(
             raise DatabaseUnavailable(str(exc)) from exc
         except psycopg.OperationalError as exc:
             # A connection broken by a server restart is discarded by the pool on
-            # return; a read is safe to repeat once on a fresh one.
+            # return; its idle siblings are most likely broken too, so have the pool
+            # check them all before the read is repeated once on a fresh one.
             if attempt == 2:
                 raise DatabaseUnavailable(str(exc)) from exc
+            await _check_idle(pool)
+        finally:
+            _count(started)
     raise AssertionError("unreachable")
 
 
@@ -80,6 +126,7 @@ async def execute(
     pool: AsyncConnectionPool, query: LiteralString, params: Params = None
 ) -> list[dict[str, Any]]:
     """Run a write statement once (never retried: it may have committed)."""
+    started = time.perf_counter()
     try:
         async with pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
@@ -88,4 +135,13 @@ async def execute(
     except PoolTimeout as exc:
         raise DatabaseUnavailable(str(exc)) from exc
     except psycopg.OperationalError as exc:
+        await _check_idle(pool)
         raise DatabaseUnavailable(str(exc)) from exc
+    finally:
+        _count(started)
+
+
+async def _check_idle(pool: AsyncConnectionPool) -> None:
+    """Drop the pool's broken idle connections (after a server restart); never raises."""
+    with contextlib.suppress(Exception):  # best effort: the caller reports the first error
+        await pool.check()

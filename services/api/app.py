@@ -1,0 +1,183 @@
+"""The API: ``create_app()`` builds the Litestar app; the pool lives in its lifespan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import cast
+
+from litestar import Litestar, MediaType
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from loguru import logger
+from psycopg_pool import AsyncConnectionPool
+
+from services.api.cache import LongUptimes
+from services.api.errors import EXCEPTION_HANDLERS
+from services.api.routes import badges, endpoints, health, incidents, pages
+from shared.db import create_pool, start_timing
+from shared.settings import Settings, load_settings
+
+MAX_BODY = 64 * 1024
+
+ROUTES = [
+    health.health,
+    health.ready,
+    health.reference,
+    pages.list_pages,
+    pages.get_page,
+    pages.timeline,
+    pages.create_page,
+    pages.update_page,
+    pages.delete_page,
+    endpoints.get_endpoint,
+    endpoints.history,
+    endpoints.create_endpoint,
+    endpoints.update_endpoint,
+    endpoints.delete_endpoint,
+    incidents.list_incidents,
+    incidents.create_incident,
+    incidents.update_incident,
+    incidents.delete_incident,
+    badges.badge,
+]
+
+
+class Observe:
+    """Outermost ASGI layer: one log line per request, and the ``Server-Timing`` header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        http = cast("HTTPScope", scope)
+        method, path = http["method"], http["path"]
+        started = time.perf_counter()
+        timing = start_timing()
+        status = 0
+
+        async def send_timed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    *message.get("headers", ()),
+                    (b"server-timing", timing.header().encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_timed)
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            # The path only: never headers (Authorization) nor the query string.
+            logger.bind(method=method, path=path, status=status, duration_ms=round(ms, 2)).info(
+                "{} {} {} {:.1f} ms", method, path, status, ms
+            )
+
+
+def _log_write_access(settings: Settings) -> None:
+    if settings.admin_token:
+        logger.info("writes (POST, PATCH, DELETE) need 'Authorization: Bearer <ADMIN_TOKEN>'")
+    elif settings.production:
+        logger.warning("ADMIN_TOKEN is not set: every write (POST, PATCH, DELETE) is refused")
+    else:
+        logger.warning("ADMIN_TOKEN is not set (development): writes are open to anyone")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The app for ``settings`` (default: read from the environment, logging set up)."""
+    if settings is None:
+        from shared.logging import setup_logging
+
+        settings = load_settings()
+        setup_logging(settings, service="api")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = create_pool(settings, name="api")
+        # wait=False: the API starts (and /health answers) while PostgreSQL is down.
+        await pool.open(wait=False)
+        app.state.pool = pool
+        _log_write_access(settings)
+        try:
+            yield
+        finally:
+            await pool.close(timeout=5)
+
+    app = Litestar(
+        route_handlers=ROUTES,
+        lifespan=[lifespan],
+        state=State(
+            {"settings": settings, "uptimes": LongUptimes(), "badges": badges.BadgeCache()}
+        ),
+        dependencies={
+            "pool": Provide(_pool, sync_to_thread=False),
+            "settings": Provide(_settings, sync_to_thread=False),
+            "uptimes": Provide(_uptimes, sync_to_thread=False),
+            "badges": Provide(_badges, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag", "Server-Timing"],
+            max_age=600,
+        ),
+        openapi_config=_openapi(),
+        request_max_body_size=MAX_BODY,
+        logging_config=None,
+        debug=False,
+    )
+    app.asgi_handler = Observe(app.asgi_handler)
+    return app
+
+
+# Dependencies: what lives in app.state, handed to handlers by name.
+def _pool(state: State) -> AsyncConnectionPool:
+    return state.pool
+
+
+def _settings(state: State) -> Settings:
+    return state.settings
+
+
+def _uptimes(state: State) -> LongUptimes:
+    return state.uptimes
+
+
+def _badges(state: State) -> badges.BadgeCache:
+    return state.badges
+
+
+def _openapi() -> OpenAPIConfig:
+    """The OpenAPI document at exactly ``/doc``; Scalar at ``/reference`` (routes.health)."""
+    return OpenAPIConfig(
+        title="Uptimatum API",
+        version="1.0.0",
+        description=(
+            "Status pages, monitored endpoints, check history, incidents and badges. "
+            'Responses are camelCase; errors are {"error": "..."}; every POST, PATCH '
+            "and DELETE needs 'Authorization: Bearer <ADMIN_TOKEN>'."
+        ),
+        path=health.DOC_PATH,
+        render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"], media_type=MediaType.JSON)],
+        components=Components(
+            security_schemes={
+                "adminToken": SecurityScheme(
+                    type="http", scheme="bearer", description="The server's ADMIN_TOKEN"
+                )
+            }
+        ),
+    )

@@ -1,0 +1,176 @@
+"""Every error leaves as ``{"error": "<message a person understands>"}``: a 4xx or a 503."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+import psycopg
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
+from loguru import logger
+from psycopg import errors as pg
+
+from shared.db import DatabaseUnavailable
+
+MAX_ID = 2**63 - 1
+
+
+class ApiError(HTTPException):
+    """An error answered as is: ``ApiError(404, "no page with slug 'x'")``."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(detail=message, status_code=status_code)
+
+
+class ErrorBody(msgspec.Struct):
+    error: str
+
+
+_DESCRIPTIONS = {
+    400: "The request is not valid (the message names the field)",
+    401: "Missing or wrong 'Authorization: Bearer <ADMIN_TOKEN>'",
+    404: "Not found",
+    409: "The slug is already taken",
+    413: "The request body is larger than 64 KiB",
+    503: "The database is unavailable; try again shortly",
+}
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the errors a route answers (503 always included)."""
+    return {
+        code: ResponseSpec(data_container=ErrorBody, description=_DESCRIPTIONS[code])
+        for code in sorted({*codes, 503})
+    }
+
+
+def parse_id(value: str, what: str = "id") -> int:
+    """A path or query id: a positive 64-bit integer, else 400."""
+    if not value.isascii() or not value.isdigit() or not 0 < int(value) <= MAX_ID:
+        raise ApiError(400, f"{what} must be a positive integer (1 to {MAX_ID}), got {value!r}")
+    return int(value)
+
+
+# msgspec's messages, reworded for people: (pattern, replacement).
+_REWORDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Object missing required field `(\w+)`$"), r"\1 is required"),
+    (re.compile(r"^Object contains unknown field `(\w+)`$"), r"unknown field '\1'"),
+    (re.compile(r"^Expected `int` >= (-?\d+)$"), r"must be at least \1"),
+    (re.compile(r"^Expected `int` <= (-?\d+)$"), r"must be at most \1"),
+    (re.compile(r"^Expected `str` of length >= 1$"), "must not be empty"),
+    (re.compile(r"^Expected `str` of length >= (\d+)$"), r"must be at least \1 characters long"),
+    (re.compile(r"^Expected `str` of length <= (\d+)$"), r"must be at most \1 characters long"),
+    (re.compile(r"^Expected `array` of length >= (\d+)$"), r"must have at least \1 entries"),
+    (re.compile(r"^Expected `array` of length <= (\d+)$"), r"must have at most \1 entries"),
+    (re.compile(r"^Expected `str` matching regex .*$"), "has an invalid format"),
+    (re.compile(r"^Invalid enum value (.*)$"), r"has an invalid value \1"),
+    (re.compile(r"^Expected `(.+?)`, got `(.+?)`$"), r"must be \1, not \2"),
+]
+_TYPE_WORDS = {
+    "int": "an integer",
+    "str": "a string",
+    "bool": "true or false",
+    "object": "a JSON object",
+    "array": "a list",
+    "null": "null",
+    "float": "a number",
+}
+_AT = re.compile(r"^(.*) - at `\$(.*)`$")
+
+
+def reword(message: str, field: str | None = None) -> str:
+    """``"Expected `int` >= 5 - at `$.interval`"`` -> ``"interval must be at least 5"``."""
+    match = _AT.match(message)
+    if match:
+        message, path = match.group(1), match.group(2).lstrip(".")
+        field = field or path or None
+    text = message
+    for pattern, replacement in _REWORDS:
+        if pattern.match(message):
+            text = pattern.sub(replacement, message)
+            break
+    for word, plain in _TYPE_WORDS.items():
+        text = text.replace(f"be {word},", f"be {plain},").replace(f"not {word}", f"not {plain}")
+        text = text.replace(f"be {word} | ", f"be {plain} or ")
+    text = text.replace("`", "")
+    if field is None:
+        return "the request body " + text if text.startswith("must") else text
+    if text.startswith(("must", "has")):
+        return f"{field} {text}"
+    return text if field in text else f"{field}: {text}"
+
+
+def body_error(exc: msgspec.DecodeError) -> ApiError:
+    if isinstance(exc, msgspec.ValidationError):
+        return ApiError(400, reword(str(exc)))
+    return ApiError(400, "the request body is not valid JSON")
+
+
+def _json(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response({"error": message}, status_code=status, headers=headers)
+
+
+def _validation_message(exc: ValidationException) -> str:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    parts = []
+    for item in extra:
+        if isinstance(item, dict) and item.get("message"):
+            parts.append(reword(str(item["message"]), item.get("key") or None))
+    if parts:
+        return "; ".join(parts)
+    detail = exc.detail or "the request is not valid"
+    return detail.split(" for path ")[0]
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, ValidationException):
+        return _json(400, _validation_message(exc))
+    status = exc.status_code
+    if status >= 500:
+        logger.error("{} {} failed: {}", request.method, request.url.path, exc.detail)
+        return _json(503, "the server could not answer this request; try again")
+    message = exc.detail or "request refused"
+    if status == 404 and message == "Not Found":
+        message = f"nothing here: {request.method} {request.url.path}"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    elif status == 413:
+        message = "the request body is too large (at most 64 KiB)"
+    return _json(status, message, dict(exc.headers or {}))
+
+
+def handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.warning("database unavailable during {} {}: {}", request.method, request.url.path, exc)
+    return _json(503, "the database is unavailable; try again shortly", {"Retry-After": "3"})
+
+
+def handle_integrity(request: Request[Any, Any, Any], exc: psycopg.Error) -> Response[Any]:
+    """The schema's constraints back the validation up; they answer 4xx, never 500."""
+    constraint = getattr(exc.diag, "constraint_name", None) or ""
+    if isinstance(exc, pg.UniqueViolation):
+        return _json(409, "that slug is already taken")
+    if isinstance(exc, pg.ForeignKeyViolation):
+        return _json(404, "the page does not exist")
+    if isinstance(exc, pg.CheckViolation | pg.NotNullViolation):
+        return _json(400, f"the values break a rule of the data ({constraint or 'check'})")
+    if isinstance(exc, pg.DataError):
+        return _json(400, "a value is out of range or malformed")
+    if isinstance(exc, psycopg.OperationalError):
+        return handle_database_down(request, exc)
+    return handle_unexpected(request, exc)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.opt(exception=exc).error("unexpected error in {} {}", request.method, request.url.path)
+    return _json(503, "the server could not answer this request; try again")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HTTPException: handle_http,
+    DatabaseUnavailable: handle_database_down,
+    psycopg.Error: handle_integrity,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,192 @@
+"""Request and response shapes.
+
+Responses are camelCase on the wire (``rename="camel"``); request bodies are
+snake_case (``page_id``) and reject unknown fields. Absent optional fields of a
+PATCH are ``UNSET``, which is not the same as an explicit ``null``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
+CheckStatus = Literal["up", "degraded", "down"]
+
+Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
+Slug = Annotated[
+    str, Meta(min_length=1, max_length=100, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+]
+Name = Annotated[str, Meta(min_length=1, max_length=255)]
+Url = Annotated[str, Meta(min_length=1, max_length=2048)]
+Method = Annotated[str, Meta(min_length=1, max_length=16)]
+Interval = Annotated[int, Meta(ge=5, le=86400)]
+Timeout = Annotated[int, Meta(ge=1, le=60)]
+Threshold = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+Keyword = Annotated[str, Meta(max_length=1024)]
+ExpectedStatus = Annotated[list[str], Meta(min_length=1, max_length=100)]
+
+
+class Out(msgspec.Struct, rename="camel"):
+    """Base of every response body."""
+
+
+class In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body."""
+
+
+# -- responses -----------------------------------------------------------------
+
+
+class Success(Out):
+    success: bool = True
+
+
+class HealthBody(Out):
+    status: str
+
+
+class Page(Out):
+    id: int
+    slug: str
+    name: str
+    created_at: datetime
+
+
+class Check(Out):
+    """One history row: a run of equal results (``checkedAt`` is its last check)."""
+
+    id: int
+    endpoint_id: int
+    status: CheckStatus
+    response_time: int
+    status_code: int | None
+    error: str | None
+    checked_at: datetime
+    first_checked_at: datetime
+    count: int
+    response_time_min: int
+    response_time_max: int
+    response_time_avg: int
+
+
+class Endpoint(Out):
+    id: int
+    page_id: int
+    name: str
+    url: str
+    method: str
+    interval: int
+    timeout: int
+    expected_status: list[str]
+    degraded_threshold_ms: int | None
+    keyword: str | None
+    active: bool
+    created_at: datetime
+    status: CheckStatus | None
+
+
+class Uptimes(Out):
+    h24: float | None = msgspec.field(name="24h")
+    d7: float | None = msgspec.field(name="7d")
+    d30: float | None = msgspec.field(name="30d")
+    d90: float | None = msgspec.field(name="90d")
+
+
+class PageEndpoint(Endpoint):
+    latest: Check | None
+    uptime: str
+    uptimes: Uptimes
+
+
+class PageDetail(Page):
+    endpoints: list[PageEndpoint]
+
+
+class Incident(Out):
+    id: int
+    page_id: int
+    title: str
+    description: str | None
+    status: IncidentStatus
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
+# -- requests ------------------------------------------------------------------
+
+
+class PageCreate(In):
+    name: Name
+    slug: Slug
+
+
+class PageUpdate(In):
+    name: Name | UnsetType = UNSET
+    slug: Slug | UnsetType = UNSET
+
+
+class EndpointCreate(In):
+    page_id: Id
+    name: Name
+    url: Url
+    method: Method = "GET"
+    interval: Interval | UnsetType = UNSET
+    timeout: Timeout | UnsetType = UNSET
+    expected_status: ExpectedStatus | UnsetType = UNSET
+    degraded_threshold_ms: Threshold | None = None
+    keyword: Keyword | None = None
+    active: bool = True
+
+
+class EndpointUpdate(In):
+    page_id: Id | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    url: Url | UnsetType = UNSET
+    method: Method | UnsetType = UNSET
+    interval: Interval | UnsetType = UNSET
+    timeout: Timeout | UnsetType = UNSET
+    expected_status: ExpectedStatus | UnsetType = UNSET
+    degraded_threshold_ms: Threshold | UnsetType | None = UNSET
+    keyword: Keyword | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class IncidentCreate(In):
+    page_id: Id
+    title: Name
+    description: str | None = None
+    status: IncidentStatus = "investigating"
+
+
+class IncidentUpdate(In):
+    title: Name | UnsetType = UNSET
+    description: str | UnsetType | None = UNSET
+    status: IncidentStatus | UnsetType = UNSET
+
+
+def check_from_row(row: dict[str, Any], prefix: str = "", endpoint_id: int = 0) -> Check:
+    """A Check from a result row; ``prefix`` when its columns are prefixed (``l_``)."""
+    count = row[prefix + "count"]
+    return Check(
+        id=row[prefix + "id"],
+        endpoint_id=endpoint_id or row[prefix + "endpoint_id"],
+        status=row[prefix + "status"],
+        response_time=row[prefix + "response_time"],
+        status_code=row[prefix + "status_code"],
+        error=row[prefix + "error"],
+        checked_at=row[prefix + "checked_at"],
+        first_checked_at=row[prefix + "first_checked_at"],
+        count=count,
+        response_time_min=row[prefix + "response_time_min"],
+        response_time_max=row[prefix + "response_time_max"],
+        response_time_avg=round(row[prefix + "response_time_sum"] / count),
+    )
+
+
+def endpoint_from_row(row: dict[str, Any]) -> Endpoint:
+    return Endpoint(**{f: row[f] for f in Endpoint.__struct_fields__})

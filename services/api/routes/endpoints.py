@@ -1,0 +1,184 @@
+"""Endpoints: read, history, create, change, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from litestar import delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from msgspec import UNSET
+
+from services.api import queries as q
+from services.api.auth import ADMIN_SECURITY, require_admin, strict_body
+from services.api.deps import Pool
+from services.api.errors import ApiError, errors, parse_id
+from services.api.models import (
+    Check,
+    Endpoint,
+    EndpointCreate,
+    EndpointUpdate,
+    Success,
+    check_from_row,
+    endpoint_from_row,
+)
+from shared.db import execute, fetch_all, fetch_one
+from shared.settings import Settings
+from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
+
+WRITE: dict[str, Any] = {"guards": [require_admin], "security": ADMIN_SECURITY}
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+EndpointId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
+Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many checks (1 to 1,000)")]
+_FIELDS = (
+    "page_id",
+    "name",
+    "url",
+    "method",
+    "interval",
+    "timeout",
+    "expected_status",
+    "degraded_threshold_ms",
+    "keyword",
+    "active",
+)
+
+
+def _not_found(endpoint_id: int) -> ApiError:
+    return ApiError(404, f"no endpoint with id {endpoint_id}")
+
+
+def validate(values: dict[str, Any]) -> dict[str, Any]:
+    """The rules a msgspec type cannot say alone; returns the values as stored."""
+    url = values["url"]
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not host
+        or any(c.isspace() or ord(c) < 0x20 for c in url)
+    ):
+        raise ApiError(400, f"url must be an absolute http(s) URL with a host, got {url!r}")
+    method = values["method"].upper()
+    if method not in METHODS:
+        raise ApiError(400, f"method must be one of {', '.join(METHODS)}, got {values['method']!r}")
+    if values["timeout"] > values["interval"]:
+        raise ApiError(
+            400,
+            f"timeout ({values['timeout']} s) must not be above interval ({values['interval']} s)",
+        )
+    try:
+        expected = normalize_expected_status(values["expected_status"])
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return {
+        **values,
+        "method": method,
+        "expected_status": expected,
+        "keyword": values["keyword"] or None,
+    }
+
+
+@get(
+    "/api/endpoints/{endpoint_id:str}",
+    tags=["endpoints"],
+    summary="An endpoint with its current status",
+    responses=errors(400, 404),
+)
+async def get_endpoint(endpoint_id: EndpointId, pool: Pool) -> Endpoint:
+    ident = parse_id(endpoint_id, "endpoint id")
+    row = await fetch_one(pool, q.GET_ENDPOINT, {"id": ident})
+    if row is None:
+        raise _not_found(ident)
+    return endpoint_from_row(row)
+
+
+@get(
+    "/api/endpoints/{endpoint_id:str}/history",
+    tags=["endpoints"],
+    summary="The endpoint's checks (runs of equal results), newest first",
+    responses=errors(400, 404),
+)
+async def history(endpoint_id: EndpointId, pool: Pool, limit: Limit = 100) -> list[Check]:
+    ident = parse_id(endpoint_id, "endpoint id")
+    rows = await fetch_all(pool, q.ENDPOINT_HISTORY, {"id": ident, "limit": limit})
+    if not rows:
+        raise _not_found(ident)
+    return [check_from_row(row) for row in rows if row["id"] is not None]
+
+
+@post(
+    "/api/endpoints",
+    tags=["endpoints"],
+    summary="Create an endpoint (checked at once)",
+    before_request=strict_body(EndpointCreate),
+    responses=errors(400, 401, 404, 413),
+    **WRITE,
+)
+async def create_endpoint(
+    data: JSONBody[EndpointCreate],
+    pool: Pool,
+    settings: NamedDependency[Settings],
+) -> Endpoint:
+    interval = settings.check_interval if data.interval is UNSET else data.interval
+    values = {
+        "page_id": data.page_id,
+        "name": data.name,
+        "url": data.url,
+        "method": data.method,
+        "interval": interval,
+        "timeout": min(settings.check_timeout, interval) if data.timeout is UNSET else data.timeout,
+        "expected_status": (
+            list(DEFAULT_EXPECTED_STATUS) if data.expected_status is UNSET else data.expected_status
+        ),
+        "degraded_threshold_ms": data.degraded_threshold_ms,
+        "keyword": data.keyword,
+        "active": data.active,
+    }
+    rows = await execute(pool, q.INSERT_ENDPOINT, validate(values))
+    return endpoint_from_row(rows[0])
+
+
+@patch(
+    "/api/endpoints/{endpoint_id:str}",
+    tags=["endpoints"],
+    summary="Change an endpoint (takes effect from its next check)",
+    before_request=strict_body(EndpointUpdate),
+    responses=errors(400, 401, 404, 413),
+    **WRITE,
+)
+async def update_endpoint(
+    endpoint_id: EndpointId,
+    data: JSONBody[EndpointUpdate],
+    pool: Pool,
+) -> Endpoint:
+    ident = parse_id(endpoint_id, "endpoint id")
+    current = await fetch_one(pool, q.GET_ENDPOINT, {"id": ident})
+    if current is None:
+        raise _not_found(ident)
+    values = {f: current[f] for f in _FIELDS}
+    values.update({f: getattr(data, f) for f in _FIELDS if getattr(data, f) is not UNSET})
+    rows = await execute(pool, q.UPDATE_ENDPOINT, {**validate(values), "id": ident})
+    if not rows:  # deleted meanwhile
+        raise _not_found(ident)
+    return endpoint_from_row(rows[0])
+
+
+@delete(
+    "/api/endpoints/{endpoint_id:str}",
+    tags=["endpoints"],
+    summary="Delete an endpoint and its history",
+    status_code=200,
+    responses=errors(400, 401, 404),
+    **WRITE,
+)
+async def delete_endpoint(endpoint_id: EndpointId, pool: Pool) -> Success:
+    ident = parse_id(endpoint_id, "endpoint id")
+    if not await execute(pool, q.DELETE_ENDPOINT, {"id": ident}):
+        raise _not_found(ident)
+    return Success()

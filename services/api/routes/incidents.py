@@ -1,0 +1,99 @@
+"""Incidents: a page's log of what went wrong and how it was handled."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import delete, get, patch, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from msgspec import UNSET
+
+from services.api import queries as q
+from services.api.auth import ADMIN_SECURITY, require_admin, strict_body
+from services.api.deps import Pool
+from services.api.errors import MAX_ID, ApiError, errors, parse_id
+from services.api.models import Incident, IncidentCreate, IncidentUpdate, Success
+from shared.db import execute, fetch_all
+
+WRITE: dict[str, Any] = {"guards": [require_admin], "security": ADMIN_SECURITY}
+IncidentId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
+PageId = Annotated[
+    int,
+    QueryParameter(ge=1, le=MAX_ID, description="The page's id (a positive 64-bit integer)"),
+]
+
+
+def _not_found(incident_id: int) -> ApiError:
+    return ApiError(404, f"no incident with id {incident_id}")
+
+
+@get(
+    "/api/incidents",
+    tags=["incidents"],
+    summary="A page's incidents, newest first (an unknown page has none)",
+    responses=errors(400),
+)
+async def list_incidents(page_id: PageId, pool: Pool) -> list[Incident]:
+    rows = await fetch_all(pool, q.LIST_INCIDENTS, {"page_id": page_id})
+    return [Incident(**row) for row in rows]
+
+
+@post(
+    "/api/incidents",
+    tags=["incidents"],
+    summary="Open an incident (one created as resolved is resolved at once)",
+    before_request=strict_body(IncidentCreate),
+    responses=errors(400, 401, 404, 413),
+    **WRITE,
+)
+async def create_incident(data: JSONBody[IncidentCreate], pool: Pool) -> Incident:
+    params = {
+        "page_id": data.page_id,
+        "title": data.title,
+        "description": data.description or None,
+        "status": data.status,
+    }
+    rows = await execute(pool, q.INSERT_INCIDENT, params)
+    return Incident(**rows[0])
+
+
+@patch(
+    "/api/incidents/{incident_id:str}",
+    tags=["incidents"],
+    summary="Change an incident's title, description or status",
+    before_request=strict_body(IncidentUpdate),
+    responses=errors(400, 401, 404, 413),
+    **WRITE,
+)
+async def update_incident(
+    incident_id: IncidentId,
+    data: JSONBody[IncidentUpdate],
+    pool: Pool,
+) -> Incident:
+    ident = parse_id(incident_id, "incident id")
+    params = {
+        "id": ident,
+        "title": data.title or None,
+        "set_description": data.description is not UNSET,
+        "description": data.description or None,
+        "status": data.status or None,
+    }
+    rows = await execute(pool, q.UPDATE_INCIDENT, params)
+    if not rows:
+        raise _not_found(ident)
+    return Incident(**rows[0])
+
+
+@delete(
+    "/api/incidents/{incident_id:str}",
+    tags=["incidents"],
+    summary="Delete an incident",
+    status_code=200,
+    responses=errors(400, 401, 404),
+    **WRITE,
+)
+async def delete_incident(incident_id: IncidentId, pool: Pool) -> Success:
+    ident = parse_id(incident_id, "incident id")
+    if not await execute(pool, q.DELETE_INCIDENT, {"id": ident}):
+        raise _not_found(ident)
+    return Success()

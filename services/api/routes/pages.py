@@ -1,0 +1,151 @@
+"""Pages: list, read with live status and uptimes, timeline, create, rename, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from services.api import queries as q
+from services.api.auth import ADMIN_SECURITY, require_admin, strict_body
+from services.api.cache import LongUptimes, as_float
+from services.api.deps import Pool
+from services.api.errors import ApiError, errors
+from services.api.models import (
+    Check,
+    Page,
+    PageCreate,
+    PageDetail,
+    PageEndpoint,
+    PageUpdate,
+    Success,
+    Uptimes,
+    check_from_row,
+)
+from shared.db import execute, fetch_all
+
+WRITE: dict[str, Any] = {"guards": [require_admin], "security": ADMIN_SECURITY}
+Hours = Annotated[
+    int, QueryParameter(ge=1, le=2160, description="How many hours back (1 to 2,160)")
+]
+
+
+def _not_found(slug: str) -> ApiError:
+    return ApiError(404, f"no page with slug {slug!r}")
+
+
+@get("/api/pages", tags=["pages"], summary="Every page, by id", responses=errors())
+async def list_pages(pool: Pool) -> list[Page]:
+    return [Page(**row) for row in await fetch_all(pool, q.LIST_PAGES)]
+
+
+@get(
+    "/api/pages/{slug:str}",
+    tags=["pages"],
+    summary="A page with its active endpoints, their latest check and uptimes",
+    responses=errors(404),
+)
+async def get_page(
+    slug: FromPath[str],
+    pool: Pool,
+    uptimes: NamedDependency[LongUptimes],
+) -> PageDetail:
+    rows = await fetch_all(pool, q.PAGE_STATUS, {"slug": slug})
+    if not rows:
+        raise _not_found(slug)
+    first = rows[0]
+    rows = [row for row in rows if row["id"] is not None]
+    long = await uptimes.get(pool, first["page_id"], frozenset(row["id"] for row in rows))
+    return PageDetail(
+        id=first["page_id"],
+        slug=first["page_slug"],
+        name=first["page_name"],
+        created_at=first["page_created_at"],
+        endpoints=[_page_endpoint(row, long.get(row["id"])) for row in rows],
+    )
+
+
+def _page_endpoint(row: dict[str, Any], long: tuple[Any, Any, Any] | None) -> PageEndpoint:
+    latest = check_from_row(row, "l_", row["id"]) if row["l_id"] is not None else None
+    day = row["uptime_24h"]
+    d7, d30, d90 = long or (None, None, None)
+    return PageEndpoint(
+        id=row["id"],
+        page_id=row["page_id"],
+        name=row["name"],
+        url=row["url"],
+        method=row["method"],
+        interval=row["interval"],
+        timeout=row["timeout"],
+        expected_status=row["expected_status"],
+        degraded_threshold_ms=row["degraded_threshold_ms"],
+        keyword=row["keyword"],
+        active=row["active"],
+        created_at=row["created_at"],
+        status=row["status"] or (latest.status if latest else None),
+        latest=latest,
+        uptime="100.00" if day is None else f"{day:.2f}",
+        uptimes=Uptimes(h24=as_float(day), d7=d7, d30=d30, d90=d90),
+    )
+
+
+@get(
+    "/api/pages/{slug:str}/timeline",
+    tags=["pages"],
+    summary="The checks of the page's active endpoints in the last hours, newest first",
+    responses=errors(400, 404),
+)
+async def timeline(slug: FromPath[str], pool: Pool, hours: Hours = 24) -> list[Check]:
+    rows = await fetch_all(pool, q.PAGE_TIMELINE, {"slug": slug, "hours": hours})
+    if not rows:
+        raise _not_found(slug)
+    return [check_from_row(row) for row in rows if row["id"] is not None]
+
+
+@post(
+    "/api/pages",
+    tags=["pages"],
+    summary="Create a page",
+    before_request=strict_body(PageCreate),
+    responses=errors(400, 401, 409, 413),
+    **WRITE,
+)
+async def create_page(data: JSONBody[PageCreate], pool: Pool) -> Page:
+    rows = await execute(pool, q.INSERT_PAGE, {"slug": data.slug, "name": data.name})
+    return Page(**rows[0])
+
+
+@patch(
+    "/api/pages/{slug:str}",
+    tags=["pages"],
+    summary="Rename a page or change its slug",
+    before_request=strict_body(PageUpdate),
+    responses=errors(400, 401, 404, 409, 413),
+    **WRITE,
+)
+async def update_page(slug: FromPath[str], data: JSONBody[PageUpdate], pool: Pool) -> Page:
+    params = {
+        "slug": slug,
+        "new_slug": data.slug or None,
+        "name": data.name or None,
+    }
+    rows = await execute(pool, q.UPDATE_PAGE, params)
+    if not rows:
+        raise _not_found(slug)
+    return Page(**rows[0])
+
+
+@delete(
+    "/api/pages/{slug:str}",
+    tags=["pages"],
+    summary="Delete a page with its endpoints, history and incidents",
+    status_code=200,
+    responses=errors(401, 404),
+    **WRITE,
+)
+async def delete_page(slug: FromPath[str], pool: Pool) -> Success:
+    if not await execute(pool, q.DELETE_PAGE, {"slug": slug}):
+        raise _not_found(slug)
+    return Success()
