@@ -156,7 +156,8 @@ def describe_error(exc: BaseException, timeout: int) -> str:
             return "connection refused"
         if exc.os_error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
             return "host unreachable"
-        return f"connection failed: {_strerror(exc.os_error)}"
+        reason = _strerror(exc.os_error)
+        return reason if reason.startswith("connection") else f"connection failed: {reason}"
     if isinstance(exc, aiohttp.TooManyRedirects):
         return "too many redirects"
     if isinstance(exc, aiohttp.InvalidURL):
@@ -170,7 +171,8 @@ def describe_error(exc: BaseException, timeout: int) -> str:
     if isinstance(exc, aiohttp.ClientOSError | OSError):
         if exc.errno == errno.ECONNRESET:
             return "connection reset"
-        return f"connection failed: {_strerror(exc)}"
+        reason = _strerror(exc)
+        return reason if reason.startswith("connection") else f"connection failed: {reason}"
     return f"request failed ({type(exc).__name__})"
 
 
@@ -182,6 +184,16 @@ def _ssl_reason(exc: BaseException) -> str:
     return _strerror(inner) if isinstance(inner, OSError) else "handshake failed"
 
 
+_OS_ERRORS = (
+    (ConnectionResetError, "connection reset"),
+    (ConnectionAbortedError, "connection aborted"),
+    (BrokenPipeError, "connection closed"),
+)
+
+
 def _strerror(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    for kind, text in _OS_ERRORS:
+        if isinstance(exc, kind):
+            return text
+    text = getattr(exc, "strerror", None) or str(exc) or "network error"
     return text[:200]

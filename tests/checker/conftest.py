@@ -1,0 +1,273 @@
+"""Checker test kit: a loopback HTTP target each test steers, endpoints, running checkers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+import pytest
+from aiohttp import web
+
+from services.checker.main import Checker
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    delay: float = 0.0
+    body: bytes = b"ok"
+    hang: bool = False
+    redirect_to: str | None = None
+
+
+@dataclass
+class Hit:
+    at: float  # time.time()
+    peer_port: int
+    method: str
+    user_agent: str
+
+
+@dataclass
+class Target:
+    """An aiohttp server on 127.0.0.1 whose answer per path each test controls."""
+
+    port: int = 0
+    answers: dict[str, Answer] = field(default_factory=dict)
+    hits: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
+
+    def answer(self, path: str, **kw: Any) -> str:
+        self.answers[path] = Answer(**kw)
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def count(self, path: str) -> int:
+        return len(self.hits.get(path, ()))
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.hits[request.path].append(
+            Hit(
+                time.time(),
+                peer[1] if peer else 0,
+                request.method,
+                request.headers.get("User-Agent", ""),
+            )
+        )
+        a = self.answers.get(request.path, Answer())
+        if a.hang:
+            await asyncio.sleep(3600)
+        if a.delay:
+            await asyncio.sleep(a.delay)
+        if a.redirect_to:
+            raise web.HTTPFound(a.redirect_to)
+        return web.Response(status=a.status, body=a.body)
+
+
+@pytest.fixture
+async def target() -> AsyncIterator[Target]:
+    t = Target()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", t.handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    t.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield t
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A loopback port nobody listens on: connecting is refused at once."""
+    return f"http://127.0.0.1:{free_port()}/"
+
+
+# -- rows ------------------------------------------------------------------------
+
+
+async def make_page(db: psycopg.AsyncConnection, slug: str = "status") -> int:
+    cur = await db.execute(
+        "INSERT INTO pages (slug, name) VALUES (%s, %s) RETURNING id", (slug, slug.title())
+    )
+    row = await cur.fetchone()
+    assert row
+    return int(row[0])
+
+
+async def make_endpoint(db: psycopg.AsyncConnection, page_id: int, url: str, **kw: Any) -> int:
+    cols = {
+        "page_id": page_id,
+        "name": kw.pop("name", url.rsplit("/", 1)[-1] or "root"),
+        "url": url,
+    }
+    cols.update(kw)
+    names = ", ".join(cols)
+    marks = ", ".join(["%s"] * len(cols))
+    cur = await db.execute(
+        f"INSERT INTO endpoints ({names}) VALUES ({marks}) RETURNING id",  # test helper
+        list(cols.values()),
+    )
+    row = await cur.fetchone()
+    assert row
+    return int(row[0])
+
+
+async def history(db: psycopg.AsyncConnection, endpoint_id: int) -> list[dict[str, Any]]:
+    cur = db.cursor(row_factory=psycopg.rows.dict_row)
+    await cur.execute(
+        "SELECT * FROM checks WHERE endpoint_id = %s ORDER BY first_checked_at, id", (endpoint_id,)
+    )
+    return await cur.fetchall()
+
+
+async def state(db: psycopg.AsyncConnection, endpoint_id: int) -> dict[str, Any]:
+    cur = db.cursor(row_factory=psycopg.rows.dict_row)
+    await cur.execute("SELECT * FROM endpoint_state WHERE endpoint_id = %s", (endpoint_id,))
+    row = await cur.fetchone()
+    assert row
+    return row
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 5.0, every: float = 0.05) -> Any:
+    """Poll ``check`` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(every)
+
+
+# -- checkers --------------------------------------------------------------------
+
+
+def checker_settings(settings: Settings, **overrides: Any) -> Settings:
+    """Test settings: a free metrics port, retention out of the way unless asked for."""
+    base: dict[str, Any] = {
+        "metrics_port": free_port(),
+        "cleanup_hour": (datetime.now(UTC).hour + 12) % 24,
+    }
+    base.update(overrides)
+    return msgspec.structs.replace(settings, **base)
+
+
+@asynccontextmanager
+async def running_checker(settings: Settings, **overrides: Any) -> AsyncIterator[Checker]:
+    """A checker in this event loop; stopped (cleanly, as on SIGTERM) on exit."""
+    checker = Checker(checker_settings(settings, **overrides))
+    stop = asyncio.Event()
+    task = asyncio.create_task(checker.serve(stop))
+    try:
+        await asyncio.sleep(0)
+        yield checker
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+class CheckerProcess:
+    """``uptimatum checker`` as a subprocess, configured by environment variables only."""
+
+    def __init__(self, database_url: str, log_path: Path, **env: Any) -> None:
+        self.metrics_port = free_port()
+        self.log_path = log_path
+        full = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_URL"))}
+        full.update(
+            DATABASE_URL=database_url,
+            METRICS_PORT=str(self.metrics_port),
+            HOST="127.0.0.1",
+            LOG_LEVEL="INFO",
+            CLEANUP_HOUR=str((datetime.now(UTC).hour + 12) % 24),
+        )
+        full.update({k: str(v) for k, v in env.items()})
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in wait()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "checker"],
+            cwd=ROOT,
+            env=full,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def terminate(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+    def wait(self, timeout: float = 20) -> int:
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def spawn(database_url: str, tmp_path: Path):
+    procs: list[CheckerProcess] = []
+
+    def start(**env: Any) -> CheckerProcess:
+        p = CheckerProcess(database_url, tmp_path / f"checker-{len(procs)}.log", **env)
+        procs.append(p)
+        return p
+
+    yield start
+    for p in procs:
+        if p.proc.poll() is None:
+            p.kill()
+            p.proc.wait(5)
+        if not p._log.closed:
+            p._log.close()
+
+
+async def wait_healthy(port: int, timeout: float = 10) -> None:
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while True:
+            try:
+                async with s.get(f"http://127.0.0.1:{port}/health") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("checker did not become healthy")
+            await asyncio.sleep(0.1)
