@@ -111,8 +111,10 @@ async def test_tls_failure_is_down(session, target: Target):
     # TLS spoken to a plain-HTTP port: the handshake fails.
     r = await probe(session, claim(f"https://127.0.0.1:{target.port}/"))
     assert r.status == "down"
-    assert r.error and r.error.startswith("TLS error: ")
-    assert "<" not in r.error and "Error(" not in r.error  # never a Python repr
+    assert r.error
+    assert r.error.startswith("TLS error: ")
+    assert "<" not in r.error
+    assert "Error(" not in r.error
 
 
 async def test_method_user_agent_and_a_new_connection_per_probe(session, target: Target):
@@ -122,5 +124,6 @@ async def test_method_user_agent_and_a_new_connection_per_probe(session, target:
     hits = target.hits["/ua"]
     assert [h.method for h in hits] == ["HEAD"] * 3
     assert {h.user_agent for h in hits} == {USER_AGENT}
-    assert USER_AGENT.startswith("Uptimatum/") and USER_AGENT.endswith("(+status checker)")
+    assert USER_AGENT.startswith("Uptimatum/")
+    assert USER_AGENT.endswith("(+status checker)")
     assert len({h.peer_port for h in hits}) == 3  # no keep-alive reuse

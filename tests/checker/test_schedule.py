@@ -1,0 +1,140 @@
+"""Claiming (one statement, SKIP LOCKED, next slot on the grid) and waking on NOTIFY."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from services.checker.claim import claim_due
+from services.checker.metrics import Metrics
+from shared.db import create_pool
+
+from .conftest import Target, eventually, make_endpoint, make_page, running_checker, state
+
+
+@pytest.fixture
+async def pool(settings):
+    p = create_pool(settings, name="checker-test", min_size=1, max_size=4)
+    await p.open()
+    yield p
+    await p.close()
+
+
+async def set_due(db, endpoint_id: int, seconds_ago: float) -> float:
+    cur = await db.execute(
+        "UPDATE endpoint_state SET next_check_at = now() - make_interval(secs => %s)"
+        " WHERE endpoint_id = %s RETURNING extract(epoch FROM next_check_at)::float8",
+        (seconds_ago, endpoint_id),
+    )
+    return (await cur.fetchone())[0]
+
+
+async def test_claim_returns_what_the_probe_needs_and_moves_to_the_next_slot(db, pool):
+    page = await make_page(db, "shop")
+    eid = await make_endpoint(
+        db,
+        page,
+        "http://127.0.0.1:9/x",
+        name="Checkout",
+        method="POST",
+        interval=10,
+        timeout=3,
+        expected_status=["200-299", "418"],
+        degraded_threshold_ms=250,
+        keyword="ok",
+    )
+    due = await set_due(db, eid, 1.0)
+    claims, next_due = await claim_due(pool, limit=10, claimer="me", metrics=Metrics())
+    [c] = claims
+    assert (c.endpoint_id, c.url, c.method, c.timeout, c.interval) == (
+        eid,
+        "http://127.0.0.1:9/x",
+        "POST",
+        3,
+        10,
+    )
+    assert c.expected_status == ("200-299", "418")
+    assert (c.degraded_threshold_ms, c.keyword) == (250, "ok")
+    assert (c.endpoint_name, c.page_name) == ("Checkout", "Shop")
+    assert c.due_at == pytest.approx(due, abs=1e-5)
+    st = await state(db, eid)
+    assert st["next_check_at"].timestamp() == pytest.approx(due + 10, abs=1e-5)
+    assert (st["claimed_by"], st["claim_token"]) == ("me", c.token)
+    assert next_due == pytest.approx(due + 10, abs=1e-3)  # the earliest slot left
+    again, _ = await claim_due(pool, limit=10, claimer="other", metrics=Metrics())
+    assert again == []  # the lease holds until the next slot
+
+
+async def test_a_checker_behind_skips_missed_slots(db, pool):
+    eid = await make_endpoint(db, await make_page(db), "http://127.0.0.1:9/x", interval=10)
+    due = await set_due(db, eid, 35.0)  # three and a half slots late
+    [c], _ = await claim_due(pool, limit=10, claimer="me", metrics=Metrics())
+    assert c.due_at == pytest.approx(due, abs=1e-5)
+    st = await state(db, eid)
+    assert st["next_check_at"].timestamp() == pytest.approx(due + 40, abs=1e-5)  # not due+10
+    again, _ = await claim_due(pool, limit=10, claimer="me", metrics=Metrics())
+    assert again == []  # no burst of catch-up probes
+
+
+async def test_concurrent_claims_never_overlap_and_tokens_are_fresh(db, pool):
+    page = await make_page(db)
+    ids = [await make_endpoint(db, page, f"http://127.0.0.1:9/{i}") for i in range(120)]
+    inactive = await make_endpoint(db, page, "http://127.0.0.1:9/off", active=False)
+    results = await asyncio.gather(
+        *(claim_due(pool, limit=50, claimer=f"r{i}", metrics=Metrics()) for i in range(3))
+    )
+    taken = [c.endpoint_id for claims, _ in results for c in claims]
+    assert len(taken) == len(set(taken)) == 120
+    assert set(taken) == set(ids)
+    assert inactive not in taken
+    tokens = [c.token for claims, _ in results for c in claims]
+    assert len(set(tokens)) == len(tokens)
+
+
+async def test_created_endpoint_is_probed_within_a_second(db, settings, target: Target):
+    page = await make_page(db)
+    await make_endpoint(db, page, target.answer("/old"), interval=60, timeout=5)
+    async with running_checker(settings):
+        await eventually(lambda: target.count("/old") == 1, 5)
+        await asyncio.sleep(2.5)  # the loop is asleep now: only the NOTIFY can wake it
+        created = time.time()
+        await make_endpoint(db, page, target.answer("/new"), interval=60, timeout=5)
+        await eventually(lambda: target.count("/new") == 1, 1.0, every=0.01)
+        assert target.hits["/new"][0].at - created < 1.0
+
+
+async def test_changed_deactivated_and_deleted_endpoints(db, settings, target: Target):
+    page = await make_page(db)
+    moving = await make_endpoint(db, page, target.answer("/a"), interval=5, timeout=2)
+    paused = await make_endpoint(db, page, target.answer("/paused"), interval=5, timeout=2)
+    gone = await make_endpoint(db, page, target.answer("/gone"), interval=5, timeout=2)
+    async with running_checker(settings):
+        await eventually(lambda: all(target.count(p) == 1 for p in ("/a", "/paused", "/gone")), 5)
+        await db.execute("UPDATE endpoints SET url = %s WHERE id = %s", (target.url("/b"), moving))
+        await db.execute("UPDATE endpoints SET active = false WHERE id = %s", (paused,))
+        await db.execute("DELETE FROM endpoints WHERE id = %s", (gone,))
+        changed = time.time()
+        await eventually(lambda: target.count("/b") == 1, 1.0, every=0.01)
+        assert target.hits["/b"][0].at - changed < 1.0
+        await asyncio.sleep(5.5)  # past the next slot of all three
+    assert target.count("/paused") == 1
+    assert target.count("/gone") == 1
+    assert target.count("/a") == 1
+    assert target.count("/b") == 2
+    cur = await db.execute(
+        "SELECT next_check_at = 'infinity' FROM endpoint_state WHERE endpoint_id = %s", (paused,)
+    )
+    assert (await cur.fetchone())[0]
+
+
+async def test_an_idle_checker_does_not_spin(db, settings, target: Target):
+    await make_endpoint(db, await make_page(db), target.answer("/x"), interval=60, timeout=5)
+    async with running_checker(settings) as checker:
+        await eventually(lambda: target.count("/x") == 1, 5)
+        await asyncio.sleep(0.6)
+        before = checker.metrics.round_trips._value.get()
+        await asyncio.sleep(4.0)
+        sent = checker.metrics.round_trips._value.get() - before
+    assert 1 <= sent <= 4  # a claim every couple of seconds, nothing more
