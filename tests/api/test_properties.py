@@ -1,0 +1,179 @@
+"""Property-based: schemathesis drives every operation of ``/doc`` over real HTTP.
+
+Valid and invalid data alike (wrong types, unknown fields, out-of-range ids and
+numbers, odd strings in paths and queries), with the admin token so that the
+writes get past authentication and reach validation and the database. No
+answer may be a 5xx, every answer must match the schema the API publishes for
+it, and every 4xx must be ``{"error": "<string>"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import schemathesis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from litestar.serialization import encode_json
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+from services.api.app import create_app
+from shared.settings import Settings, load_settings
+from tests.api.conftest import AUTH, serve
+
+# Examples per operation and run: about 20 operations, two runs, well under a minute.
+MAX_EXAMPLES = 20
+
+# Path and query values of the rows _arrange() writes, for the run that aims at them.
+KNOWN: dict[str, Any] = {"slug": "a", "endpoint_id": "1", "incident_id": "1", "page_id": 1}
+
+ARRANGE_HISTORY = """
+WITH c AS (
+    INSERT INTO checks (endpoint_id, status, first_checked_at, last_checked_at, count, interval,
+                        response_time, response_time_min, response_time_max, response_time_sum,
+                        status_code, error)
+    VALUES (%(endpoint_id)s, 'down', now() - interval '2 hours', now() - interval '1 hour', 61,
+            60, 10, 3, 10000, 6100, NULL, 'connection refused'),
+           (%(endpoint_id)s, 'up', now() - interval '59 minutes', now(), 60,
+            60, 120, 80, 300, 7200, 200, NULL)
+    RETURNING id, status, first_checked_at
+)
+UPDATE endpoint_state SET status = c.status, open_check_id = c.id
+  FROM c WHERE endpoint_id = %(endpoint_id)s AND c.status = 'up'
+"""
+
+
+@pytest.fixture
+def live_api(settings: Settings) -> Iterator[str]:
+    """The API (the suite's ``serve``) on a loop in its own thread, for a blocking client.
+
+    Schemathesis calls are synchronous; the server cannot share their thread.
+    """
+    started: queue.Queue[Any] = queue.Queue()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        try:
+            async with serve(settings) as client:
+                started.put((str(client.base_url).rstrip("/"), asyncio.get_running_loop(), stop))
+                await stop.wait()
+        except BaseException as exc:
+            started.put(exc)
+            raise
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    result = started.get(timeout=60)
+    if isinstance(result, BaseException):
+        raise result
+    base, loop, stop = result
+    _arrange(base, settings.conninfo())
+    try:
+        yield base
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+
+
+def _arrange(base: str, conninfo: str) -> None:
+    """The rows KNOWN names (id 1 of each, in a fresh database), with a little history."""
+    with httpx.Client(base_url=base, headers=AUTH, timeout=20) as client:
+        page = client.post("/api/pages", json={"slug": KNOWN["slug"], "name": "A"})
+        assert page.status_code == 201, page.text
+        page_id = page.json()["id"]
+        assert page_id == KNOWN["page_id"]
+        for path, body in [
+            ("/api/endpoints", {"page_id": page_id, "name": "E", "url": "https://example.com/"}),
+            ("/api/incidents", {"page_id": page_id, "title": "T"}),
+        ]:
+            r = client.post(path, json=body)
+            assert r.status_code == 201, r.text
+            assert r.json()["id"] == 1  # KNOWN's endpoint_id and incident_id
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ARRANGE_HISTORY, {"endpoint_id": 1})
+
+
+def errors_are_strings(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 4xx (and 503) is ``{"error": "<message>"}``: the frontend shows it as is."""
+    if response.status_code < 400:
+        return None
+    body = response.json()
+    assert isinstance(body, dict), f"error body is not an object: {body!r}"
+    assert isinstance(body.get("error"), str), f"'error' is not a string: {body!r}"
+    assert body["error"].strip(), "the error message is empty"
+    return True
+
+
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    content_type_conformance,
+    errors_are_strings,
+]
+
+
+def _published_schema() -> dict[str, Any]:
+    """The document the app serves at ``/doc``, built without a server.
+
+    (Collection needs the operations before any fixture runs; schemathesis' lazy
+    fixture loader does not work with this pytest.)
+    """
+    app = create_app(load_settings({}, database_url="postgresql://collect-only/none"))
+    return json.loads(encode_json(app.openapi_schema.to_schema()))
+
+
+def _without_examples(node: Any) -> Any:
+    """The document less its generated (random) examples."""
+    if isinstance(node, dict):
+        return {
+            k: _without_examples(v) for k, v in node.items() if k not in ("example", "examples")
+        }
+    if isinstance(node, list):
+        return [_without_examples(v) for v in node]
+    return node
+
+
+# Free generation: any path, query and body, valid or not.
+schema = schemathesis.openapi.from_dict(_published_schema())
+# The same, with path and query ids pinned to the arranged rows: the happy paths
+# (a page with history, a badge, updates that succeed, deletes) get exercised too.
+known = schemathesis.openapi.from_dict(_published_schema())
+known.config.update(parameters=dict(KNOWN))
+
+SETTINGS = hypothesis_settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,  # the same cases on every run: CI is not a lottery
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@schema.parametrize()
+@SETTINGS
+def test_any_request(case: Any, live_api: str) -> None:
+    case.call_and_validate(base_url=live_api, headers=AUTH, checks=CHECKS)
+
+
+@known.parametrize()
+@SETTINGS
+def test_requests_on_existing_rows(case: Any, live_api: str) -> None:
+    case.call_and_validate(base_url=live_api, headers=AUTH, checks=CHECKS)
+
+
+def test_the_tested_document_is_the_served_one(live_api: str) -> None:
+    served = httpx.get(live_api + "/doc", timeout=20)
+    assert served.status_code == 200
+    assert _without_examples(served.json()) == _without_examples(_published_schema())
