@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import time
@@ -33,6 +34,7 @@ from shared.settings import Settings
 MAX_SLEEP = 2.0  # never sleep longer than this between claims: a lost NOTIFY costs <= 2 s
 MIN_GAP = 0.2  # at most 5 claims a second: batches claims, bounds the loop (never spins)
 SHUTDOWN_GRACE = 1.0  # longest wait for in-flight probes on SIGTERM (capped by their timeout)
+JITTER = 0.05  # seconds added to a wake-up at a due time
 MAX_BACKOFF = 5.0
 HEARTBEAT_STALE = 60.0  # /health fails if the scheduler has not gone round for this long
 
@@ -121,7 +123,9 @@ class Checker:
                         self._start(claim)
                 free -= len(claims)
                 if next_due is not None:
-                    wait = min(MAX_SLEEP, next_due - time.time())
+                    # A little jitter: replicas woken by the same due time take turns
+                    # winning the claim, so the work spreads over all of them.
+                    wait = min(MAX_SLEEP, next_due - time.time()) + random.uniform(0, JITTER)
             self._starved = free <= 0
             if self._starved:
                 wait = MAX_SLEEP
