@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from datetime import UTC, datetime
 
@@ -37,7 +38,7 @@ async def test_three_replicas_probe_each_endpoint_once_per_slot_and_survive_a_ki
     for p in paths:
         hits = [h.at for h in target.hits[p] if h.at >= started]
         assert len(hits) in (3, 4), (p, hits)
-        gaps = [b - a for a, b in zip(hits, hits[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(hits)]
         assert all(INTERVAL - 0.6 < g < INTERVAL + 0.6 for g in gaps), (p, gaps)
     cur = await db.execute("SELECT count(DISTINCT claimed_by) FROM endpoint_state")
     assert (await cur.fetchone())[0] == 3, [r.log()[-3000:] for r in replicas]  # shared
@@ -62,7 +63,7 @@ async def test_three_replicas_probe_each_endpoint_once_per_slot_and_survive_a_ki
         assert after[0] < max(next_slot, killed) + 1.0
     for p in paths:  # still exactly once per slot
         hits = [h.at for h in target.hits[p]]
-        gaps = [b - a for a, b in zip(hits, hits[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(hits)]
         assert all(g > INTERVAL - 0.6 for g in gaps), (p, gaps)
 
     for r in replicas[1:]:
@@ -87,7 +88,8 @@ async def test_three_replicas_probe_each_endpoint_once_per_slot_and_survive_a_ki
 
 async def test_sigterm_hands_back_unfinished_claims_and_exits_0(db, spawn, target: Target):
     page = await make_page(db)
-    stuck = await make_endpoint(db, page, target.answer("/hang", hang=True), interval=60, timeout=30)
+    hang = target.answer("/hang", hang=True)
+    stuck = await make_endpoint(db, page, hang, interval=60, timeout=30)
     quick = await make_endpoint(db, page, target.answer("/quick"), interval=60, timeout=5)
     checker = spawn()
     await eventually(lambda: target.count("/hang") == 1 and target.count("/quick") == 1, 10)
