@@ -159,3 +159,17 @@ def test_admin_token_survives_upgrades(tmp_path: Path) -> None:
     given = render({"database": {"url": DB_URL}, "adminToken": "given"}, chart=chart)
     assert given.get("ConfigMap", "probe")["data"]["upgrade"] == "given"  # values win
     assert secret_data(release, RELEASE)["admin-token"] != "kept-token"  # offline: new
+
+
+def test_notes_only_name_routes_the_api_serves() -> None:
+    from services.api.app import create_app
+
+    routes = [
+        re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", route.path) + "$")
+        for route in create_app().routes
+    ]
+    notes = render({"database": {"url": DB_URL}}).notes
+    urls = re.findall(r"\$UPTIMATUM_URL(/[^\s)]*)", notes)
+    assert len(urls) >= 4  # pages, docs, OpenAPI, badge
+    for url in urls:
+        assert any(r.match(url.replace("<slug>", "demo")) for r in routes), url
