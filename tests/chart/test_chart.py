@@ -56,6 +56,23 @@ def test_schema_rejects_bad_values(values: dict[str, Any]) -> None:
         chart.render(values, name=RELEASE, namespace=NAMESPACE)
 
 
+INCONSISTENT_VALUES = {
+    "timeout above interval": {"config": {"checkInterval": 10, "checkTimeout": 20}},
+    "autoscaler min above max": {
+        "api": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}
+    },
+    "autoscaler without a target": {
+        "api": {"autoscaling": {"enabled": True, "targetCPUUtilizationPercentage": 0}}
+    },
+}
+
+
+@pytest.mark.parametrize("values", INCONSISTENT_VALUES.values(), ids=INCONSISTENT_VALUES.keys())
+def test_inconsistent_values_fail_the_render(values: dict[str, Any]) -> None:
+    with helm_python.Chart.load(CHART) as chart, pytest.raises(helm_python.HelmRenderError):
+        chart.render(values, name=RELEASE, namespace=NAMESPACE)
+
+
 def test_schema_accepts_the_documented_values() -> None:
     with helm_python.Chart.load(CHART) as chart:
         chart.validate_schema(chart.values)
