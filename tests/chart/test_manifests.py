@@ -568,3 +568,8 @@ def test_the_oldest_validated_version_is_the_oldest_supported() -> None:
 
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     assert chart["kubeVersion"] == f">={KUBE_VERSIONS[0]}-0"
+
+
+def test_api_workers_come_from_values() -> None:
+    release = render({"database": {"url": DB_URL}, "api": {"workers": 4}})
+    assert container_env(release, release.deployment("api"))["API_WORKERS"] == "4"
