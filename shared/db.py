@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from shared.queries import SET_UTC
+from shared.queries import SESSION_DEFAULTS
 from shared.settings import Settings
 
 # How long a request waits for a connection before it is answered 503: the
@@ -72,7 +72,7 @@ def create_pool(
         open=False,
         timeout=ACQUIRE_TIMEOUT,
         reconnect_timeout=0,  # keep trying for ever: the database may come back
-        configure=_utc,
+        configure=_session_defaults,
         kwargs={
             "autocommit": True,
             "connect_timeout": 3,
@@ -81,10 +81,10 @@ def create_pool(
     )
 
 
-async def _utc(conn: psycopg.AsyncConnection[Any]) -> None:
+async def _session_defaults(conn: psycopg.AsyncConnection[Any]) -> None:
     # Timestamps come back in UTC whatever the server's TimeZone is, so they
-    # serialise as "...Z".
-    await conn.execute(SET_UTC)
+    # serialise as "...Z"; no JIT for short statements.
+    await conn.execute(SESSION_DEFAULTS)
 
 
 Params = Sequence[Any] | dict[str, Any] | None

@@ -69,7 +69,7 @@ def schema_url(pg_server: str, template_db: str) -> Iterator[str]:
 def test_there_are_statements_to_check():
     names = {name for name, _ in _statements()}
     assert "services.api.queries.PAGE_STATUS" in names
-    assert "shared.queries.SET_UTC" in names
+    assert "shared.queries.SESSION_DEFAULTS" in names
 
 
 @pytest.mark.parametrize(("name", "sql"), _statements(), ids=lambda v: v if "." in v else "")

@@ -61,7 +61,7 @@ class LongUptimes:
     background task refreshes it, so no request waits for the 90-day scan.
     """
 
-    def __init__(self, ttl: float = 30.0) -> None:
+    def __init__(self, ttl: float = 60.0) -> None:
         self.ttl = ttl
         self._loaded: dict[int, _Loaded] = {}
         self._refreshing: dict[int, asyncio.Task[None]] = {}
