@@ -94,11 +94,11 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the process tree under ``pid`` so far."""
+def cpu_seconds(pid: int, *, tree: bool = True) -> float:
+    """User + system CPU time so far of ``pid`` (with its descendants when ``tree``)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for member in process_tree(pid):
+    for member in process_tree(pid) if tree else [pid]:
         fields = _stat(member)
         if fields:
             total += int(fields[11]) + int(fields[12])  # utime, stime

@@ -25,6 +25,8 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, LiteralString
 
 import aiohttp
 import psycopg
@@ -70,6 +72,7 @@ class Figures:
     size: int = 0
     cpu_ms: float = 0.0  # server CPU per request
     cpu_share: float = 0.0  # server CPU seconds per wall second during the load
+    db_cpu_ms: float | None = None  # CPU of the API's PostgreSQL backends per request
     statements: list[int] = field(default_factory=list)  # from Server-Timing
     xacts: float | None = None  # pg_stat_database commits per request
     statuses: Counter[int] = field(default_factory=Counter)
@@ -108,17 +111,51 @@ async def hammer(
     return latencies
 
 
-def xact_total(conninfo: str) -> int:
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database"
-            " WHERE datname = current_database()"
-        ).fetchone()
-    return int(row[0]) if row else 0
+class DbProbe:
+    """One autocommit connection to the benchmark database, counting its own statements.
+
+    Reads commit counts (``pg_stat_database``) and the CPU time of the API's
+    PostgreSQL backends, when the server runs on this machine (/proc).
+    """
+
+    def __init__(self, conninfo: str) -> None:
+        self.conn = psycopg.connect(conninfo, autocommit=True)
+        self.statements = 0  # ours, to leave out of the commit counts
+
+    def _scalars(self, query: LiteralString) -> list[Any]:
+        self.statements += 1
+        return [row[0] for row in self.conn.execute(query).fetchall()]
+
+    def xacts(self) -> int:
+        return int(self._scalars(XACTS)[0])
+
+    def backend_cpu(self) -> dict[int, float]:
+        """CPU seconds so far of each local backend serving the API (empty when remote)."""
+        out = {}
+        for pid in self._scalars(API_BACKENDS):
+            try:
+                if b"postgres" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    continue
+            except OSError:
+                continue
+            out[pid] = cpu_seconds(pid, tree=False)
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+XACTS = (
+    "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+)
+API_BACKENDS = (
+    "SELECT pid FROM pg_stat_activity"
+    " WHERE datname = current_database() AND application_name LIKE 'uptimatum-api%'"
+)
 
 
 async def measure(
-    session: aiohttp.ClientSession, base: str, name: str, server_pid: int, database_url: str
+    session: aiohttp.ClientSession, base: str, name: str, server_pid: int, db: DbProbe
 ) -> Figures:
     url = base + ROUTES[name].format(slug=SLUG)
     figures = Figures(route="GET " + ROUTES[name].format(slug=SLUG))
@@ -127,29 +164,33 @@ async def measure(
         f" {CONCURRENCY}, one-at-a-time sample, {STATS_FLUSH_S:.0f} s for statistics ...",
         flush=True,
     )
-    xacts_before = xact_total(database_url)
+    own_before, xacts_before = db.statements, db.xacts()
     warm = Figures(route=figures.route)
     sent = len(await hammer(session, url, CONCURRENCY, WARMUP_S, warm))
 
+    backends_before = db.backend_cpu()
     cpu_before, wall_before = cpu_seconds(server_pid), time.perf_counter()
     latencies = sorted(await hammer(session, url, CONCURRENCY, SECONDS, figures))
     cpu, wall = cpu_seconds(server_pid) - cpu_before, time.perf_counter() - wall_before
+    backends_after = db.backend_cpu()
+    n = max(1, len(latencies))
     figures.requests = len(latencies)
     figures.rps = len(latencies) / wall
-    figures.p50_ms, figures.p99_ms = (
-        percentile(latencies, 0.5) * 1e3,
-        percentile(latencies, 0.99) * 1e3,
-    )
-    figures.cpu_ms = cpu * 1e3 / max(1, len(latencies))
+    figures.p50_ms = percentile(latencies, 0.5) * 1e3
+    figures.p99_ms = percentile(latencies, 0.99) * 1e3
+    figures.cpu_ms = cpu * 1e3 / n
     figures.cpu_share = cpu / wall
+    if backends_after:
+        db_cpu = sum(t - backends_before.get(pid, 0.0) for pid, t in backends_after.items())
+        figures.db_cpu_ms = db_cpu * 1e3 / n
     sequential = sorted(await hammer(session, url, 1, SEQUENTIAL_S, Figures(route=name)))
     sequential = sequential[:SEQUENTIAL_MAX]
     figures.seq_p50_ms = percentile(sequential, 0.5) * 1e3
     sent += len(latencies) + len(sequential)
 
     await asyncio.sleep(STATS_FLUSH_S)
-    # minus one: the commit of our own first reading
-    figures.xacts = max(0, xact_total(database_url) - xacts_before - 1) / sent
+    own = db.statements - own_before
+    figures.xacts = max(0, db.xacts() - xacts_before - own) / sent
     return figures
 
 
@@ -228,7 +269,8 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
     )
     head = (
         f"  {'route':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p50 c=1':>8}"
-        f" {'bytes':>9} {'CPU ms/req':>10} {'srv CPU':>7} {'stmts/req':>9} {'xacts/req':>9}"
+        f" {'bytes':>9} {'CPU ms/req':>10} {'srv CPU':>7} {'DB CPU ms':>9}"
+        f" {'stmts/req':>9} {'xacts/req':>9}"
     )
     print(head)
     print("  " + "-" * (len(head) - 2))
@@ -238,19 +280,22 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
             lo, hi = min(f.statements), max(f.statements)
             stmts = str(hi) if lo == hi else f"{sum(f.statements) / len(f.statements):.2f}"
         xacts = "n/a" if f.xacts is None else f"{f.xacts:.2f}"
+        db_cpu = "n/a" if f.db_cpu_ms is None else f"{f.db_cpu_ms:.3f}"
         print(
             f"  {f.route:<42} {f.rps:>8,.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f}"
             f" {f.seq_p50_ms:>8.2f} {f.size:>9,} {f.cpu_ms:>10.3f} {f.cpu_share:>6.0%}"
-            f" {stmts:>9} {xacts:>9}"
+            f" {db_cpu:>9} {stmts:>9} {xacts:>9}"
         )
         bad = {code: n for code, n in f.statuses.items() if code != 200}
         if bad:
             print(f"  {'':<42} non-200 answers: {dict(sorted(bad.items()))}")
     print(
-        "\n  p50 c=1: one request at a time. CPU ms/req: the server's process tree."
-        " srv CPU: server CPU per wall second (below ~95% the client, sharing the"
-        " machine, is the limit).\n  stmts/req: from Server-Timing (a mean when a cache"
-        " answers some requests); xacts/req: pg_stat_database commits per request."
+        "\n  p50 c=1: one request at a time. CPU ms/req: the API's process tree."
+        " srv CPU: its CPU per wall second (well below\n  100%: the client or PostgreSQL,"
+        " sharing the machine, is the limit). DB CPU ms: the API's PostgreSQL backends"
+        " per request\n  (n/a when the server is not local). stmts/req: from Server-Timing"
+        " (a mean when a cache answers some requests);\n  xacts/req: pg_stat_database"
+        " commits per request (autocommit: one per statement)."
     )
 
     by_name = dict(zip(ROUTES, results, strict=True))
@@ -279,9 +324,13 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
 
 async def run_load(base: str, pid: int, database_url: str) -> list[Figures]:
     connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        by_size = await statements_by_size(session, base)
-        results = [await measure(session, base, name, pid, database_url) for name in ROUTES]
+    db = DbProbe(database_url)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as session:
+            by_size = await statements_by_size(session, base)
+            results = [await measure(session, base, name, pid, db) for name in ROUTES]
+    finally:
+        db.close()
     report(results, by_size)
     return results
 
