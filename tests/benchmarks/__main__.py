@@ -1,7 +1,7 @@
 """`python -m tests.benchmarks [NAME ...]`: run every ``bench_*.py`` module's ``main()``.
 
 With names (``api``, ``checker``), only ``bench_<name>.py`` runs. A ``main()``
-returns an exit code (or None for success); the run's exit code is the worst.
+returns an exit code (None is success); the run fails when any benchmark does.
 """
 
 from __future__ import annotations
