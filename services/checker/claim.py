@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from psycopg_pool import AsyncConnectionPool
-
 from services.checker import queries
-from services.checker.metrics import Metrics
+from services.checker.db import Link
 from services.checker.probe import Claim
 
 
-async def claim_due(
-    pool: AsyncConnectionPool, *, limit: int, claimer: str, metrics: Metrics
-) -> tuple[list[Claim], float | None]:
+async def claim_due(link: Link, *, limit: int, claimer: str) -> tuple[list[Claim], float | None]:
     """Claim up to ``limit`` due endpoints (committed on return).
 
     Returns the claims and the epoch time of the earliest due slot left
     unclaimed (None when there is none), so the caller knows how long to sleep.
     """
-    async with pool.connection() as conn:
-        metrics.round_trips.inc()
-        cur = await conn.execute(queries.CLAIM_DUE, {"limit": limit, "claimer": claimer})
-        rows = await cur.fetchall()
+    cur = await link.execute(queries.CLAIM_DUE, {"limit": limit, "claimer": claimer})
+    rows = await cur.fetchall()
     claims = []
     next_due = None
     for row in rows:
@@ -46,17 +40,12 @@ async def claim_due(
     return claims, next_due
 
 
-async def hand_back(pool: AsyncConnectionPool, claims: list[Claim], *, metrics: Metrics) -> int:
+async def hand_back(link: Link, claims: list[Claim]) -> int:
     """Make unfinished claims due now, where the claim is still ours; returns how many."""
     if not claims:
         return 0
-    async with pool.connection() as conn:
-        metrics.round_trips.inc()
-        cur = await conn.execute(
-            queries.HAND_BACK,
-            {
-                "endpoint_ids": [c.endpoint_id for c in claims],
-                "tokens": [c.token for c in claims],
-            },
-        )
-        return cur.rowcount
+    cur = await link.execute(
+        queries.HAND_BACK,
+        {"endpoint_ids": [c.endpoint_id for c in claims], "tokens": [c.token for c in claims]},
+    )
+    return cur.rowcount

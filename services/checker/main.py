@@ -20,34 +20,34 @@ import uuid
 import aiohttp
 import psycopg
 from loguru import logger
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from services.checker.claim import claim_due, hand_back
+from services.checker.db import Link
 from services.checker.listen import Listener
 from services.checker.metrics import Metrics, metrics_app, serve_metrics
 from services.checker.probe import Claim, Result, new_session, probe
 from services.checker.record import Writer
 from services.checker.retention import RetentionJob
-from shared.db import create_pool
 from shared.settings import Settings
 
 MAX_SLEEP = 2.0  # never sleep longer than this between claims: a lost NOTIFY costs <= 2 s
 MIN_GAP = 0.2  # at most 5 claims a second: batches claims, bounds the loop (never spins)
 SHUTDOWN_GRACE = 1.0  # longest wait for in-flight probes on SIGTERM (capped by their timeout)
 JITTER = 0.05  # seconds added to a wake-up at a due time
-MAX_BACKOFF = 5.0
+MAX_BACKOFF = 2.0  # a database that comes back is used again within ~2 s
 HEARTBEAT_STALE = 60.0  # /health fails if the scheduler has not gone round for this long
 
 
 class Checker:
-    def __init__(self, settings: Settings, *, pool: AsyncConnectionPool | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.metrics = Metrics()
+        self.metrics = m = Metrics()
         self.claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.pool = pool or create_pool(settings, name="checker", min_size=1, max_size=4)
+        self.claim_link = Link(settings.conninfo(), name="claim", metrics=m)
+        self.write_link = Link(settings.conninfo(), name="write", metrics=m)
         self.slots = settings.check_concurrency
         self.writer = Writer(
-            self.pool,
+            self.write_link,
             bucket_seconds=settings.history_bucket_seconds,
             batch_size=self.slots,
             metrics=self.metrics,
@@ -65,7 +65,6 @@ class Checker:
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down cleanly (see ``_shutdown``)."""
-        await self.pool.open(wait=False)
         self._session = new_session()
         runner = await serve_metrics(
             metrics_app(self.metrics, self.healthy), self.settings.host, self.settings.metrics_port
@@ -103,10 +102,11 @@ class Checker:
                 self._wake.clear()  # a notification from now on wakes the next round
                 try:
                     claims, next_due = await claim_due(
-                        self.pool, limit=free, claimer=self.claimer, metrics=self.metrics
+                        self.claim_link, limit=free, claimer=self.claimer
                     )
-                except (psycopg.OperationalError, PoolTimeout) as exc:
+                except psycopg.OperationalError as exc:
                     backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF)
+                    logger.debug("claim failed: {!r}", exc)
                     self._db_failed(exc)
                     await self._sleep(stop, backoff)
                     continue
@@ -131,9 +131,10 @@ class Checker:
                 wait = MAX_SLEEP
             if wait > 0:
                 await self._wait_wake(stop, wait)
-            # Never claim more often than every MIN_GAP: batches the claims of a
-            # busy schedule, and a hot loop cannot happen.
-            gap = MIN_GAP - (time.monotonic() - last_claim)
+            # Never claim more often than every ~MIN_GAP: batches the claims of a busy
+            # schedule, and a hot loop cannot happen. The gap is jittered so that
+            # replicas on the same schedule take turns winning the claims.
+            gap = MIN_GAP * random.uniform(0.75, 1.25) - (time.monotonic() - last_claim)
             if gap > 0 and not stop.is_set():
                 await self._sleep(stop, gap)
 
@@ -194,12 +195,13 @@ class Checker:
         flushed = await self.writer.flush()
         handed = 0
         try:
-            handed = await hand_back(self.pool, unfinished, metrics=self.metrics)
-        except (psycopg.Error, PoolTimeout) as exc:
+            handed = await hand_back(self.claim_link, unfinished)
+        except psycopg.Error as exc:
             logger.warning("could not hand back {} claims: {}", len(unfinished), exc)
         if self._session:
             await self._session.close()
-        await self.pool.close()
+        await self.claim_link.close()
+        await self.write_link.close()
         logger.info(
             "checker {} stopped: results {}, {} unfinished claims handed back",
             self.claimer,

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import psycopg
 from loguru import logger
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from services.checker import queries
+from services.checker.db import Link
 from services.checker.metrics import Metrics
 from services.checker.probe import Result
 
@@ -23,9 +23,9 @@ class Writer:
     """Collects results and writes them in batches of at most ``batch_size``."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, *, bucket_seconds: int, batch_size: int, metrics: Metrics
+        self, link: Link, *, bucket_seconds: int, batch_size: int, metrics: Metrics
     ) -> None:
-        self._pool = pool
+        self._link = link
         self._bucket = bucket_seconds
         self._batch_size = batch_size
         self._metrics = metrics
@@ -51,7 +51,7 @@ class Writer:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), FLUSH_EVERY + backoff)
-            backoff = 0.0 if await self.flush() else min(max(backoff * 2, 0.5), 5.0)
+            backoff = 0.0 if await self.flush() else min(max(backoff * 2, 0.5), 2.0)
 
     async def flush(self) -> bool:
         """Write everything pending; False (results kept for the next try) on a DB error."""
@@ -64,7 +64,7 @@ class Writer:
                 for batch in _unique_batches(results):
                     await self._write(batch)
                     remaining = [] if len(batch) == len(remaining) else _minus(remaining, batch)
-            except (psycopg.OperationalError, PoolTimeout) as exc:
+            except psycopg.OperationalError as exc:
                 self._keep(remaining)
                 self._report_failure(exc)
                 return False
@@ -92,10 +92,8 @@ class Writer:
             "intervals": [r.interval for r in batch],
             "bucket": self._bucket,
         }
-        async with self._pool.connection() as conn:
-            self._metrics.round_trips.inc()
-            cur = await conn.execute(queries.RECORD_RESULTS, params)
-            row = await cur.fetchone()
+        cur = await self._link.execute(queries.RECORD_RESULTS, params)
+        row = await cur.fetchone()
         inserted, updated = row if row else (0, 0)
         m = self._metrics
         m.flush_duration.observe(time.perf_counter() - started)

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from loguru import logger
-from psycopg_pool import AsyncConnectionPool
 
 from services.checker import queries
+from services.checker.db import Link
 from services.checker.metrics import Metrics
 from shared.settings import Settings
 
@@ -30,45 +30,33 @@ def cutoff_for(settings: Settings, now: datetime) -> datetime:
     return now - timedelta(days=settings.check_retention_days)
 
 
-async def delete_expired(
-    conn: psycopg.AsyncConnection, cutoff: datetime, metrics: Metrics | None = None
-) -> int:
+async def delete_expired(link: Link, cutoff: datetime) -> int:
     """Delete, batch by batch, the history rows whose last check is before ``cutoff``."""
     total = 0
     while True:
-        if metrics:
-            metrics.round_trips.inc()
-        cur = await conn.execute(queries.RETENTION_DELETE_BATCH, {"cutoff": cutoff, "batch": BATCH})
+        cur = await link.execute(queries.RETENTION_DELETE_BATCH, {"cutoff": cutoff, "batch": BATCH})
         total += cur.rowcount
         if cur.rowcount < BATCH:
             return total
         await asyncio.sleep(PAUSE)
 
 
-async def _try_lock(conn: psycopg.AsyncConnection, metrics: Metrics | None) -> bool:
-    if metrics:
-        metrics.round_trips.inc()
-    cur = await conn.execute(queries.RETENTION_TRY_LOCK, {"key": RETENTION_LOCK})
+async def _try_lock(link: Link) -> bool:
+    cur = await link.execute(queries.RETENTION_TRY_LOCK, {"key": RETENTION_LOCK})
     row = await cur.fetchone()
     return bool(row and row[0])
 
 
 async def run_retention(
-    pool: AsyncConnectionPool,
-    settings: Settings,
-    *,
-    now: datetime | None = None,
-    metrics: Metrics | None = None,
+    link: Link, settings: Settings, *, now: datetime | None = None
 ) -> int | None:
     """One retention run: rows deleted, or None when another replica holds the lock."""
-    now = now or datetime.now(UTC)
-    async with pool.connection() as conn:
-        if not await _try_lock(conn, metrics):
-            return None
-        try:
-            return await delete_expired(conn, cutoff_for(settings, now), metrics)
-        finally:
-            await conn.execute(queries.RETENTION_UNLOCK, {"key": RETENTION_LOCK})
+    if not await _try_lock(link):
+        return None
+    try:
+        return await delete_expired(link, cutoff_for(settings, now or datetime.now(UTC)))
+    finally:
+        await link.execute(queries.RETENTION_UNLOCK, {"key": RETENTION_LOCK})
 
 
 class RetentionJob:
@@ -83,34 +71,31 @@ class RetentionJob:
         while not stop.is_set():
             now = datetime.now(UTC)
             if now.hour == self._settings.cleanup_hour and self._done_for != now.date():
+                link = Link(self._settings.conninfo(), name="retention", metrics=self._metrics)
                 try:
-                    await self._run_once(now, stop)
+                    await self._run_once(link, now, stop)
                     self._done_for = now.date()
-                except (psycopg.OperationalError, OSError) as exc:
+                except psycopg.OperationalError as exc:
                     logger.warning("retention could not run ({}); retrying in a minute", exc)
                     await _sleep(stop, 60)
+                finally:
+                    await link.close()  # and with it the advisory lock
                 continue
             await _sleep(stop, _seconds_to_next_hour(now))
 
-    async def _run_once(self, now: datetime, stop: asyncio.Event) -> None:
-        async with await psycopg.AsyncConnection.connect(
-            self._settings.conninfo(),
-            autocommit=True,
-            connect_timeout=3,
-            application_name="uptimatum-checker-retention",
-        ) as conn:
-            if not await _try_lock(conn, self._metrics):
-                logger.info("retention: another replica runs it today")
-                return
-            cutoff = cutoff_for(self._settings, now)
-            deleted = await delete_expired(conn, cutoff, self._metrics)
-            logger.info(
-                "retention: deleted {} history rows last checked before {}",
-                deleted,
-                cutoff.isoformat(timespec="seconds"),
-            )
-            # Keep the lock (and so the job) to ourselves until the hour is over.
-            await _sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
+    async def _run_once(self, link: Link, now: datetime, stop: asyncio.Event) -> None:
+        if not await _try_lock(link):
+            logger.info("retention: another replica runs it today")
+            return
+        cutoff = cutoff_for(self._settings, now)
+        deleted = await delete_expired(link, cutoff)
+        logger.info(
+            "retention: deleted {} history rows last checked before {}",
+            deleted,
+            cutoff.isoformat(timespec="seconds"),
+        )
+        # Keep the lock (and so the job) to ourselves until the hour is over.
+        await _sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
 
 
 def _seconds_to_next_hour(now: datetime) -> float:

@@ -11,20 +11,19 @@ import time
 import pytest
 
 from services.checker.claim import claim_due
+from services.checker.db import Link
 from services.checker.metrics import Metrics
 from services.checker.probe import Result
 from services.checker.record import Writer
-from shared.db import create_pool
 
 from .conftest import eventually, history, make_endpoint, make_page, running_checker, state
 
 
 @pytest.fixture
-async def pool(settings):
-    p = create_pool(settings, name="checker-test", min_size=1, max_size=2)
-    await p.open()
-    yield p
-    await p.close()
+async def pool(settings, metrics):
+    link = Link(settings.conninfo(), name="test", metrics=metrics)
+    yield link
+    await link.close()
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def metrics():
 
 
 async def claim_one(pool, metrics, endpoint_id: int) -> int:
-    claims, _ = await claim_due(pool, limit=50, claimer="test", metrics=metrics)
+    claims, _ = await claim_due(pool, limit=50, claimer="test")
     token = {c.endpoint_id: c.token for c in claims}[endpoint_id]
     return token
 

@@ -8,18 +8,22 @@ import time
 import pytest
 
 from services.checker.claim import claim_due
+from services.checker.db import Link
 from services.checker.metrics import Metrics
-from shared.db import create_pool
 
 from .conftest import Target, eventually, make_endpoint, make_page, running_checker, state
 
 
 @pytest.fixture
-async def pool(settings):
-    p = create_pool(settings, name="checker-test", min_size=1, max_size=4)
-    await p.open()
-    yield p
-    await p.close()
+def metrics():
+    return Metrics()
+
+
+@pytest.fixture
+async def pool(settings, metrics):
+    link = Link(settings.conninfo(), name="test", metrics=metrics)
+    yield link
+    await link.close()
 
 
 async def set_due(db, endpoint_id: int, seconds_ago: float) -> float:
@@ -46,7 +50,7 @@ async def test_claim_returns_what_the_probe_needs_and_moves_to_the_next_slot(db,
         keyword="ok",
     )
     due = await set_due(db, eid, 1.0)
-    claims, next_due = await claim_due(pool, limit=10, claimer="me", metrics=Metrics())
+    claims, next_due = await claim_due(pool, limit=10, claimer="me")
     [c] = claims
     assert (c.endpoint_id, c.url, c.method, c.timeout, c.interval) == (
         eid,
@@ -63,18 +67,18 @@ async def test_claim_returns_what_the_probe_needs_and_moves_to_the_next_slot(db,
     assert st["next_check_at"].timestamp() == pytest.approx(due + 10, abs=1e-5)
     assert (st["claimed_by"], st["claim_token"]) == ("me", c.token)
     assert next_due == pytest.approx(due + 10, abs=1e-3)  # the earliest slot left
-    again, _ = await claim_due(pool, limit=10, claimer="other", metrics=Metrics())
+    again, _ = await claim_due(pool, limit=10, claimer="other")
     assert again == []  # the lease holds until the next slot
 
 
 async def test_a_checker_behind_skips_missed_slots(db, pool):
     eid = await make_endpoint(db, await make_page(db), "http://127.0.0.1:9/x", interval=10)
     due = await set_due(db, eid, 35.0)  # three and a half slots late
-    [c], _ = await claim_due(pool, limit=10, claimer="me", metrics=Metrics())
+    [c], _ = await claim_due(pool, limit=10, claimer="me")
     assert c.due_at == pytest.approx(due, abs=1e-5)
     st = await state(db, eid)
     assert st["next_check_at"].timestamp() == pytest.approx(due + 40, abs=1e-5)  # not due+10
-    again, _ = await claim_due(pool, limit=10, claimer="me", metrics=Metrics())
+    again, _ = await claim_due(pool, limit=10, claimer="me")
     assert again == []  # no burst of catch-up probes
 
 
@@ -82,9 +86,12 @@ async def test_concurrent_claims_never_overlap_and_tokens_are_fresh(db, pool):
     page = await make_page(db)
     ids = [await make_endpoint(db, page, f"http://127.0.0.1:9/{i}") for i in range(120)]
     inactive = await make_endpoint(db, page, "http://127.0.0.1:9/off", active=False)
+    links = [Link(pool._conninfo, name=f"r{i}", metrics=Metrics()) for i in range(3)]
     results = await asyncio.gather(
-        *(claim_due(pool, limit=50, claimer=f"r{i}", metrics=Metrics()) for i in range(3))
+        *(claim_due(link, limit=50, claimer=f"r{i}") for i, link in enumerate(links))
     )
+    for link in links:
+        await link.close()
     taken = [c.endpoint_id for claims, _ in results for c in claims]
     assert len(taken) == len(set(taken)) == 120
     assert set(taken) == set(ids)

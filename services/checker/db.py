@@ -1,0 +1,49 @@
+"""The checker's database links: one autocommit connection per loop, reopened after a failure.
+
+The scheduler and the writer each own one link and use it strictly in turn, so
+a pool would add nothing but latency (and, after an outage, its own reconnect
+back-off). A link is idle — no transaction, no lock — while probes run: every
+statement commits on its own before the next probe starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, LiteralString
+
+import psycopg
+
+from services.checker.metrics import Metrics
+
+CONNECT_TIMEOUT = 3
+
+
+class Link:
+    def __init__(self, conninfo: str, *, name: str, metrics: Metrics) -> None:
+        self._conninfo = conninfo
+        self._name = name
+        self._metrics = metrics
+        self._conn: psycopg.AsyncConnection | None = None
+
+    async def execute(
+        self, query: LiteralString, params: dict[str, Any] | None = None
+    ) -> psycopg.AsyncCursor[Any]:
+        """Send one statement (one round trip); a broken connection is dropped and re-made."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            conn = self._conn = await psycopg.AsyncConnection.connect(
+                self._conninfo,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name=f"uptimatum-checker-{self._name}",
+            )
+        self._metrics.round_trips.inc()
+        try:
+            return await conn.execute(query, params)
+        except psycopg.OperationalError:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
