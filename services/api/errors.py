@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import traceback
 from typing import Any
 
 import msgspec
@@ -160,11 +161,17 @@ def handle_integrity(request: Request[Any, Any, Any], exc: psycopg.Error) -> Res
         return _json(400, "a value is out of range or malformed")
     if isinstance(exc, psycopg.OperationalError):
         return handle_database_down(request, exc)
+    if isinstance(exc, pg.UndefinedTable | pg.UndefinedColumn | pg.UndefinedFunction):
+        logger.error("the database schema is not as expected: {}", exc)
+        return _json(503, "the database is not migrated; run 'uptimatum migrate'")
     return handle_unexpected(request, exc)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    logger.opt(exception=exc).error("unexpected error in {} {}", request.method, request.url.path)
+    # The plain traceback only: loguru's own would print the values of local
+    # variables, and a token or a password must never reach a log line.
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-8))
+    logger.error("unexpected error in {} {}:\n{}", request.method, request.url.path, trace)
     return _json(503, "the server could not answer this request; try again")
 
 
