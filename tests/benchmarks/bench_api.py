@@ -270,7 +270,7 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
     head = (
         f"  {'route':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p50 c=1':>8}"
         f" {'bytes':>9} {'CPU ms/req':>10} {'srv CPU':>7} {'DB CPU ms':>9}"
-        f" {'stmts/req':>9} {'xacts/req':>9}"
+        f" {'stmts/req':>13} {'xacts/req':>9}"
     )
     print(head)
     print("  " + "-" * (len(head) - 2))
@@ -278,13 +278,14 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
         stmts = "n/a"
         if f.statements:
             lo, hi = min(f.statements), max(f.statements)
-            stmts = str(hi) if lo == hi else f"{sum(f.statements) / len(f.statements):.2f}"
+            mean = sum(f.statements) / len(f.statements)
+            stmts = str(hi) if lo == hi else f"{mean:.3f} ({lo}-{hi})"
         xacts = "n/a" if f.xacts is None else f"{f.xacts:.2f}"
         db_cpu = "n/a" if f.db_cpu_ms is None else f"{f.db_cpu_ms:.3f}"
         print(
             f"  {f.route:<42} {f.rps:>8,.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f}"
             f" {f.seq_p50_ms:>8.2f} {f.size:>9,} {f.cpu_ms:>10.3f} {f.cpu_share:>6.0%}"
-            f" {db_cpu:>9} {stmts:>9} {xacts:>9}"
+            f" {db_cpu:>9} {stmts:>13} {xacts:>9}"
         )
         bad = {code: n for code, n in f.statuses.items() if code != 200}
         if bad:
@@ -294,7 +295,7 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
         " srv CPU: its CPU per wall second (well below\n  100%: the client or PostgreSQL,"
         " sharing the machine, is the limit). DB CPU ms: the API's PostgreSQL backends"
         " per request\n  (n/a when the server is not local). stmts/req: from Server-Timing"
-        " (a mean when a cache answers some requests);\n  xacts/req: pg_stat_database"
+        " (mean (min-max) when a cache answers some);\n  xacts/req: pg_stat_database"
         " commits per request (autocommit: one per statement)."
     )
 
