@@ -40,26 +40,37 @@ class TTLCache(Generic[T]):
         return value
 
 
+def _ids(fingerprint: frozenset[Any]) -> set[int]:
+    return {item[0] for item in fingerprint}
+
+
 def as_float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
 class _Loaded:
-    __slots__ = ("at", "endpoint_ids", "values")
+    __slots__ = ("at", "cost", "fingerprint", "values")
 
-    def __init__(self, endpoint_ids: frozenset[int], values: dict[int, Long]) -> None:
+    def __init__(self, fingerprint: frozenset[Any], values: dict[int, Long], cost: float) -> None:
         self.at = time.monotonic()
-        self.endpoint_ids = endpoint_ids
+        self.fingerprint = fingerprint
         self.values = values
+        self.cost = cost
 
 
 class LongUptimes:
-    """The 7/30/90-day uptimes of each page's endpoints, at most ``ttl`` seconds old.
+    """The 7/30/90-day uptimes of each page's endpoints, cached per page.
 
-    The first request for a page (or one that finds an endpoint the cached figures
-    do not know) reads them inline; after that a stale entry is served while one
-    background task refreshes it, so no request waits for the 90-day scan.
+    ``fingerprint`` (from the live page statement: each active endpoint's id,
+    newest run and number of runs in the last 24 h) tells when the history has
+    changed. Figures are reloaded when the page's endpoints change, when the
+    history changed or ``ttl`` passed — inline when that read is cheap (small
+    pages, so they are always current), else by one background task while the
+    previous figures are served: no request waits for a long 90-day scan after
+    the first.
     """
+
+    CHEAP = 0.05  # seconds: a reload this fast is done inline
 
     def __init__(self, ttl: float = 60.0) -> None:
         self.ttl = ttl
@@ -67,21 +78,24 @@ class LongUptimes:
         self._refreshing: dict[int, asyncio.Task[None]] = {}
 
     async def get(
-        self, pool: AsyncConnectionPool, page_id: int, endpoint_ids: frozenset[int]
+        self, pool: AsyncConnectionPool, page_id: int, fingerprint: frozenset[Any]
     ) -> dict[int, Long]:
         loaded = self._loaded.get(page_id)
-        if loaded is None or not endpoint_ids <= loaded.endpoint_ids:
-            return (await self._load(pool, page_id, endpoint_ids)).values
+        if loaded is None or not _ids(fingerprint) <= _ids(loaded.fingerprint):
+            return (await self._load(pool, page_id, fingerprint)).values
         age = time.monotonic() - loaded.at
-        if age > 5 * self.ttl:  # refreshes have been failing: do not serve very old figures
-            return (await self._load(pool, page_id, endpoint_ids)).values
-        if age > self.ttl and page_id not in self._refreshing:
-            self._spawn(page_id, lambda: self._load(pool, page_id, endpoint_ids))
+        if loaded.fingerprint == fingerprint and age <= self.ttl:
+            return loaded.values
+        if loaded.cost < self.CHEAP or age > 5 * self.ttl:
+            return (await self._load(pool, page_id, fingerprint)).values
+        if page_id not in self._refreshing:
+            self._spawn(page_id, lambda: self._load(pool, page_id, fingerprint))
         return loaded.values
 
     async def _load(
-        self, pool: AsyncConnectionPool, page_id: int, endpoint_ids: frozenset[int]
+        self, pool: AsyncConnectionPool, page_id: int, fingerprint: frozenset[Any]
     ) -> _Loaded:
+        started = time.monotonic()
         rows = await fetch_all(pool, q.PAGE_LONG_UPTIMES, {"page_id": page_id})
         values = {
             r["endpoint_id"]: (
@@ -93,7 +107,8 @@ class LongUptimes:
         }
         if len(self._loaded) >= 10_000:
             self._loaded.clear()
-        loaded = self._loaded[page_id] = _Loaded(endpoint_ids, values)
+        cost = time.monotonic() - started
+        loaded = self._loaded[page_id] = _Loaded(fingerprint, values, cost)
         return loaded
 
     def _spawn(self, page_id: int, load: Callable[[], Awaitable[Any]]) -> None:

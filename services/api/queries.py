@@ -111,7 +111,8 @@ PAGE_TIMELINE = (
 _UPTIME_24H_LATERAL = """
     LEFT JOIN LATERAL (
         SELECT sum(r.covered) FILTER (WHERE r.status <> 'down') AS available,
-               sum(r.covered) AS covered
+               sum(r.covered) AS covered,
+               count(*) AS runs
           FROM (SELECT w.status,
                        extract(epoch FROM
                            least(w.last_checked_at + w.interval * interval '1 second',
@@ -135,6 +136,8 @@ _UPTIME_24H_LATERAL = """
 
 # GET /api/pages/{slug}: the page, its active endpoints, each one's newest run
 # and live 24 h uptime, in one statement whatever the number of endpoints.
+# (newest run id, runs in 24 h) tell the API when its cached 7/30/90-day
+# figures may be out of date.
 # A page without active endpoints comes back as one row with endpoint columns null.
 PAGE_STATUS: LiteralString = (
     """
@@ -148,7 +151,8 @@ SELECT p.id AS page_id, p.slug AS page_slug, p.name AS page_name,
        l.last_checked_at AS l_checked_at, l.first_checked_at AS l_first_checked_at,
        l.count AS l_count, l.response_time_min AS l_response_time_min,
        l.response_time_max AS l_response_time_max, l.response_time_sum AS l_response_time_sum,
-       round(100 * coalesce(u.available, 0) / nullif(u.covered, 0), 2) AS uptime_24h
+       round(100 * coalesce(u.available, 0) / nullif(u.covered, 0), 2) AS uptime_24h,
+       u.runs AS runs_24h
   FROM pages p
   LEFT JOIN endpoints e ON e.page_id = p.id AND e.active
   LEFT JOIN endpoint_state s ON s.endpoint_id = e.id

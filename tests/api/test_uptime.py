@@ -54,6 +54,22 @@ async def test_24h_and_7d_uptime_from_known_rows(api, db):
     assert figures[week]["uptimes"]["90d"] == 48.0
 
 
+async def test_long_figures_follow_new_history(api, db):
+    page = await make_page(api)
+    endpoint = (await make_endpoint(api, page["id"]))["id"]
+    before = await _endpoint_figures(api)
+    assert before[endpoint]["uptimes"]["7d"] is None  # no data yet
+    await insert_check(db, endpoint, "up", ago(days=2), ago(days=2, seconds=-3540))  # 3600 s
+    await insert_check(db, endpoint, "down", ago(hours=5), ago(hours=5, seconds=-1140))  # 1200 s
+    after = await _endpoint_figures(api)
+    assert after[endpoint]["uptimes"]["7d"] == 75.0
+    assert after[endpoint]["uptimes"]["24h"] == 0.0
+    await insert_check(db, endpoint, "up", ago(hours=3), ago(hours=3, seconds=-2340))  # 2400 s
+    latest = await _endpoint_figures(api)
+    assert latest[endpoint]["uptimes"]["7d"] == 83.33  # 6000 / 7200
+    assert latest[endpoint]["uptime"] == "66.67"  # 2400 / 3600
+
+
 async def test_a_run_is_clipped_to_now(api, db):
     page = await make_page(api)
     endpoint = (await make_endpoint(api, page["id"]))["id"]

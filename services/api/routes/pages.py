@@ -57,7 +57,8 @@ async def get_page(
         raise _not_found(slug)
     first = rows[0]
     rows = [row for row in rows if row["id"] is not None]
-    long = await uptimes.get(pool, first["page_id"], frozenset(row["id"] for row in rows))
+    fingerprint = frozenset((row["id"], row["l_id"], row["runs_24h"]) for row in rows)
+    long = await uptimes.get(pool, first["page_id"], fingerprint)
     return PageDetail(
         id=first["page_id"],
         slug=first["page_slug"],
