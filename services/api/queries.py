@@ -44,7 +44,8 @@ _ENDPOINT_COLUMNS = (
 )
 
 GET_ENDPOINT = (
-    "SELECT " + _ENDPOINT_COLUMNS + ", s.status"
+    "SELECT " + _ENDPOINT_COLUMNS + ", coalesce(s.status, (SELECT c.status FROM checks c"
+    " WHERE c.endpoint_id = e.id ORDER BY c.first_checked_at DESC, c.id DESC LIMIT 1)) AS status"
     " FROM endpoints e LEFT JOIN endpoint_state s ON s.endpoint_id = e.id"
     " WHERE e.id = %(id)s::bigint"
 )
@@ -207,17 +208,22 @@ SELECT t.endpoint_id,
 """
 
 # GET /badge/{slug}: the page's name, how many active endpoints are in each
-# state, and the page's 24 h uptime over all of them (time-weighted, summed).
+# state (the state row's, else the newest run's), and the page's 24 h uptime
+# over all of them (time-weighted, summed).
 BADGE: LiteralString = (
     """
 SELECT p.name,
-       count(*) FILTER (WHERE s.status = 'down') AS down,
-       count(*) FILTER (WHERE s.status = 'degraded') AS degraded,
-       count(*) FILTER (WHERE s.status = 'up') AS up,
+       count(*) FILTER (WHERE st.status = 'down') AS down,
+       count(*) FILTER (WHERE st.status = 'degraded') AS degraded,
+       count(*) FILTER (WHERE st.status = 'up') AS up,
        round(100 * coalesce(sum(u.available), 0) / nullif(sum(u.covered), 0), 2) AS uptime_24h
   FROM pages p
   LEFT JOIN endpoints e ON e.page_id = p.id AND e.active
   LEFT JOIN endpoint_state s ON s.endpoint_id = e.id
+  LEFT JOIN LATERAL (SELECT coalesce(s.status, (SELECT c.status FROM checks c
+                                                 WHERE c.endpoint_id = e.id
+                                                 ORDER BY c.first_checked_at DESC, c.id DESC
+                                                 LIMIT 1)) AS status) st ON true
 """
     + _UPTIME_24H_LATERAL
     + """

@@ -91,6 +91,7 @@ async def insert_check(
     response_time: int = 100,
     status_code: int | None = 200,
     error: str | None = None,
+    update_state: bool = True,
 ) -> int:
     """A history row written directly, as the checker would leave it."""
     row = await (
@@ -116,6 +117,8 @@ async def insert_check(
         )
     ).fetchone()
     assert row is not None
+    if not update_state:
+        return int(row[0])
     await db.execute(
         "UPDATE endpoint_state SET status = %s, open_check_id = %s WHERE endpoint_id = %s",
         (status, row[0], endpoint_id),

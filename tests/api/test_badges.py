@@ -52,6 +52,17 @@ async def test_status_is_the_worst_of_the_active_endpoints(api, db, statuses, ex
     assert BADGE_COLORS[expected] in fills(r.text)
 
 
+async def test_without_a_state_row_status_the_newest_run_decides(api, db):
+    page = await make_page(api, "acme", "Acme")
+    endpoint = (await make_endpoint(api, page["id"]))["id"]
+    await insert_check(db, endpoint, "up", ago(hours=2), ago(hours=1), update_state=False)
+    await insert_check(db, endpoint, "down", ago(minutes=30), ago(minutes=1), update_state=False)
+    r = await api.get("/badge/acme")
+    assert visible_texts(r.text)[1].startswith("down \u00b7 ")
+    assert (await api.get(f"/api/endpoints/{endpoint}")).json()["status"] == "down"
+    assert (await api.get("/api/pages/acme")).json()["endpoints"][0]["status"] == "down"
+
+
 async def test_value_carries_the_24h_uptime(api, db):
     page = await make_page(api, "acme", "Acme")
     endpoint = (await make_endpoint(api, page["id"]))["id"]
