@@ -153,14 +153,14 @@ class BackendCpu:
         self.base: dict[int, float] = {}
         self.last: dict[int, float] = {}
         self.started = time.time()
-        self.visible = True
+        # The server is on this machine if our own backend shows up in /proc.
+        self.visible = cpu_of(admin.info.backend_pid) is not None
 
     def sample(self) -> None:
         rows = self.admin.execute(DB_BACKENDS, {"db": self.dbname}).fetchall()
         for pid, backend_start in rows:
             cpu = cpu_of(pid)
-            if cpu is None:
-                self.visible = False
+            if cpu is None:  # gone since the query (or not on this machine)
                 continue
             if pid not in self.base:
                 self.base[pid] = 0.0 if backend_start >= self.started else cpu
