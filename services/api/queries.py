@@ -142,7 +142,7 @@ _UPTIME_24H_LATERAL = """
 # A page without active endpoints comes back as one row with endpoint columns null.
 PAGE_STATUS: LiteralString = (
     """
-SELECT p.id AS page_id, p.slug AS page_slug, p.name AS page_name,
+SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
        p.created_at AS page_created_at,
        """
     + _ENDPOINT_COLUMNS

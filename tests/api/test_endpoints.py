@@ -67,6 +67,8 @@ async def test_create_with_every_field(api, page):
         {"url": "http://"},
         {"url": "https://example.com/" + "a" * 2048},
         {"url": "http://exa mple.com/"},
+        {"url": "http://example.com:99999/"},
+        {"url": "http://[::1/"},
         {"method": "FETCH"},
         {"method": 1},
         {"interval": 4},

@@ -55,6 +55,7 @@ async def test_create_list_and_read_a_page(api):
     assert r.status_code == 200
     body = r.json()
     assert set(body) == PAGE_FIELDS | {"endpoints"}
+    assert {k: body[k] for k in PAGE_FIELDS} == page
     assert body["endpoints"] == []
 
 
@@ -76,6 +77,7 @@ async def test_page_lists_active_endpoints_with_latest_and_uptimes(api, db):
     )
 
     body = (await api.get("/api/pages/acme")).json()
+    assert body["id"] == page["id"]
     one, two = body["endpoints"]
     assert [one["name"], two["name"]] == ["One", "Two"]  # active only, by id
     assert set(one) == ENDPOINT_FIELDS | {"latest", "uptime", "uptimes"}

@@ -55,6 +55,7 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        _ = parts.port  # raises on a port out of range
     except ValueError:
         parts, host = None, None
     if (

@@ -58,9 +58,9 @@ async def get_page(
     first = rows[0]
     rows = [row for row in rows if row["id"] is not None]
     fingerprint = frozenset((row["id"], row["l_id"], row["runs_24h"]) for row in rows)
-    long = await uptimes.get(pool, first["page_id"], fingerprint)
+    long = await uptimes.get(pool, first["p_id"], fingerprint)
     return PageDetail(
-        id=first["page_id"],
+        id=first["p_id"],
         slug=first["page_slug"],
         name=first["page_name"],
         created_at=first["page_created_at"],
