@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from typing import Any, LiteralString
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from shared.queries import SESSION_DEFAULTS
@@ -94,12 +94,30 @@ async def fetch_all(
     pool: AsyncConnectionPool, query: LiteralString, params: Params = None
 ) -> list[dict[str, Any]]:
     """Run a read statement; rows as dicts. Retried once on a dropped connection."""
+    return await _read(pool, query, params, dict_row, binary=False)
+
+
+async def fetch_tuples(
+    pool: AsyncConnectionPool, query: LiteralString, params: Params = None
+) -> list[tuple[Any, ...]]:
+    """Like ``fetch_all`` with plain tuples in binary format: for reads of many rows."""
+    return await _read(pool, query, params, tuple_row, binary=True)
+
+
+async def _read(
+    pool: AsyncConnectionPool,
+    query: LiteralString,
+    params: Params,
+    row_factory: Any,
+    *,
+    binary: bool,
+) -> list[Any]:
     for attempt in (1, 2):
         started = time.perf_counter()
         try:
             async with pool.connection() as conn:
-                cur = conn.cursor(row_factory=dict_row)
-                await cur.execute(query, params)
+                cur = conn.cursor(row_factory=row_factory)
+                await cur.execute(query, params, binary=binary)
                 return await cur.fetchall()
         except PoolTimeout as exc:
             raise DatabaseUnavailable(str(exc)) from exc

@@ -171,7 +171,6 @@ class IncidentUpdate(In):
 
 def check_from_row(row: dict[str, Any], prefix: str = "", endpoint_id: int = 0) -> Check:
     """A Check from a result row; ``prefix`` when its columns are prefixed (``l_``)."""
-    count = row[prefix + "count"]
     return Check(
         id=row[prefix + "id"],
         endpoint_id=endpoint_id or row[prefix + "endpoint_id"],
@@ -181,10 +180,10 @@ def check_from_row(row: dict[str, Any], prefix: str = "", endpoint_id: int = 0) 
         error=row[prefix + "error"],
         checked_at=row[prefix + "checked_at"],
         first_checked_at=row[prefix + "first_checked_at"],
-        count=count,
+        count=row[prefix + "count"],
         response_time_min=row[prefix + "response_time_min"],
         response_time_max=row[prefix + "response_time_max"],
-        response_time_avg=round(row[prefix + "response_time_sum"] / count),
+        response_time_avg=row[prefix + "response_time_avg"],
     )
 
 

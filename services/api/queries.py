@@ -75,10 +75,12 @@ DELETE_ENDPOINT = "DELETE FROM endpoints WHERE id = %(id)s::bigint RETURNING id"
 
 # -- history -------------------------------------------------------------------
 
+# In the order of the fields of models.Check, so a row is ``Check(*row)``.
 _CHECK_COLUMNS = (
     "c.id, c.endpoint_id, c.status, c.response_time, c.status_code, c.error,"
     " c.last_checked_at AS checked_at, c.first_checked_at, c.count,"
-    " c.response_time_min, c.response_time_max, c.response_time_sum"
+    " c.response_time_min, c.response_time_max,"
+    " round(c.response_time_sum::numeric / c.count)::int AS response_time_avg"
 )
 
 # Runs of one endpoint never overlap, so newest-first by start is newest-first.
@@ -151,7 +153,8 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
        l.status_code AS l_status_code, l.error AS l_error,
        l.last_checked_at AS l_checked_at, l.first_checked_at AS l_first_checked_at,
        l.count AS l_count, l.response_time_min AS l_response_time_min,
-       l.response_time_max AS l_response_time_max, l.response_time_sum AS l_response_time_sum,
+       l.response_time_max AS l_response_time_max,
+       round(l.response_time_sum::numeric / l.count)::int AS l_response_time_avg,
        round(100 * coalesce(u.available, 0) / nullif(u.covered, 0), 2) AS uptime_24h,
        u.runs AS runs_24h
   FROM pages p

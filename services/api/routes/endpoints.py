@@ -20,10 +20,9 @@ from services.api.models import (
     EndpointCreate,
     EndpointUpdate,
     Success,
-    check_from_row,
     endpoint_from_row,
 )
-from shared.db import execute, fetch_all, fetch_one
+from shared.db import execute, fetch_one, fetch_tuples
 from shared.settings import Settings
 from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
@@ -107,10 +106,11 @@ async def get_endpoint(endpoint_id: EndpointId, pool: Pool) -> Endpoint:
 )
 async def history(endpoint_id: EndpointId, pool: Pool, limit: Limit = 100) -> list[Check]:
     ident = parse_id(endpoint_id, "endpoint id")
-    rows = await fetch_all(pool, q.ENDPOINT_HISTORY, {"id": ident, "limit": limit})
+    rows = await fetch_tuples(pool, q.ENDPOINT_HISTORY, {"id": ident, "limit": limit})
     if not rows:
         raise _not_found(ident)
-    return [check_from_row(row) for row in rows if row["id"] is not None]
+    # (endpoint_found, *Check columns in field order); no history: one null row
+    return [Check(*row[1:]) for row in rows if row[1] is not None]
 
 
 @post(
