@@ -79,10 +79,10 @@ class Checker:
             asyncio.create_task(self._housekeeping(loops_stop), name="housekeeping"),
         ]
         logger.info(
-            "checker {} started: {} probe slots, metrics on :{}",
-            self.claimer,
-            self.slots,
-            self.settings.metrics_port,
+            "checker {claimer} started: {slots} probe slots, metrics on :{port}",
+            claimer=self.claimer,
+            slots=self.slots,
+            port=self.settings.metrics_port,
         )
         try:
             await self._schedule(stop)
@@ -152,8 +152,10 @@ class Checker:
             result: Result = await probe(self._session, claim)
             m.probe_duration.observe(time.perf_counter() - started)
             m.checks_by[result.status].inc()
-            m.set_status(claim.endpoint_id, claim.endpoint_name, claim.page_name, result.status)
+            m.set_status(claim, result.status)
             self.writer.add(result)
+        except Exception:  # a bug, not a failed probe: keep going, the next slot retries
+            logger.exception("probe of endpoint {} failed unexpectedly", claim.endpoint_id)
         finally:
             self._in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             m.in_flight.dec()
@@ -165,7 +167,7 @@ class Checker:
         """Drop status series of endpoints this replica stopped probing."""
         while not stop.is_set():
             await self._sleep(stop, 30.0)
-            self.metrics.prune(older_than=max(600.0, 3 * self.settings.check_interval))
+            self.metrics.prune()
 
     def _changed(self, endpoint_id: int | None) -> None:
         if endpoint_id is not None:
@@ -203,10 +205,10 @@ class Checker:
         await self.claim_link.close()
         await self.write_link.close()
         logger.info(
-            "checker {} stopped: results {}, {} unfinished claims handed back",
-            self.claimer,
-            "flushed" if flushed else "NOT flushed (database away)",
-            handed,
+            "checker {claimer} stopped: results {outcome}, {handed} unfinished claims handed back",
+            claimer=self.claimer,
+            outcome="flushed" if flushed else "NOT flushed (database away)",
+            handed=handed,
         )
 
     # -- helpers -----------------------------------------------------------------
@@ -251,7 +253,11 @@ async def _main(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await Checker(settings).serve(stop)
+    try:
+        await Checker(settings).serve(stop)
+    except OSError as exc:  # the metrics port is taken, most likely
+        logger.error("cannot serve metrics on {}:{}: {}", settings.host, settings.metrics_port, exc)
+        return 1
     return 0
 
 

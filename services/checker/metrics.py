@@ -17,6 +17,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from services.checker.probe import Claim
+
 METRICS_PATH = "/metrics"
 HEALTH_PATH = "/health"
 
@@ -77,18 +79,20 @@ class Metrics:
             ["endpoint_id", "endpoint", "page"],
             registry=r,
         )
-        # endpoint id -> (label values, monotonic time of the last update)
+        # endpoint id -> (label values, monotonic time after which the series is stale)
         self._status_seen: dict[int, tuple[tuple[str, str, str], float]] = {}
 
-    def set_status(self, endpoint_id: int, endpoint: str, page: str, status: str) -> None:
-        seen = self._status_seen.get(endpoint_id)
-        labels = seen[0] if seen and seen[0][1:] == (endpoint, page) else None
-        if labels is None:
-            if seen:
-                self._drop(seen[0])
-            labels = (str(endpoint_id), endpoint, page)
+    def set_status(self, claim: Claim, status: str) -> None:
+        seen = self._status_seen.get(claim.endpoint_id)
+        labels = seen[0] if seen else None
+        if labels is None or labels[1] != claim.endpoint_name or labels[2] != claim.page_name:
+            if labels:
+                self._drop(labels)
+            labels = (str(claim.endpoint_id), claim.endpoint_name, claim.page_name)
         self.endpoint_status.labels(*labels).set(STATUS_VALUE[status])
-        self._status_seen[endpoint_id] = (labels, time.monotonic())
+        # Stale once two slots pass without this replica probing it (another may be).
+        stale_at = time.monotonic() + 2 * claim.interval + 60
+        self._status_seen[claim.endpoint_id] = (labels, stale_at)
 
     def forget(self, endpoint_id: int) -> None:
         """The endpoint changed (or is gone): drop its series until it is probed again."""
@@ -96,11 +100,11 @@ class Metrics:
         if seen:
             self._drop(seen[0])
 
-    def prune(self, older_than: float) -> None:
-        """Drop the series of endpoints this replica has not probed for a while."""
-        limit = time.monotonic() - older_than
-        for endpoint_id, (_labels, at) in list(self._status_seen.items()):
-            if at < limit:
+    def prune(self) -> None:
+        """Drop the series of endpoints this replica has not probed for two slots."""
+        now = time.monotonic()
+        for endpoint_id, (_labels, stale_at) in list(self._status_seen.items()):
+            if stale_at < now:
                 self.forget(endpoint_id)
 
     def _drop(self, labels: tuple[str, str, str]) -> None:

@@ -90,9 +90,9 @@ class RetentionJob:
         cutoff = cutoff_for(self._settings, now)
         deleted = await delete_expired(link, cutoff)
         logger.info(
-            "retention: deleted {} history rows last checked before {}",
-            deleted,
-            cutoff.isoformat(timespec="seconds"),
+            "retention: deleted {deleted} history rows last checked before {cutoff}",
+            deleted=deleted,
+            cutoff=cutoff.isoformat(timespec="seconds"),
         )
         # Keep the lock (and so the job) to ourselves until the hour is over.
         await _sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))

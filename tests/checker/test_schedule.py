@@ -117,19 +117,26 @@ async def test_changed_deactivated_and_deleted_endpoints(db, settings, target: T
     moving = await make_endpoint(db, page, target.answer("/a"), interval=5, timeout=2)
     paused = await make_endpoint(db, page, target.answer("/paused"), interval=5, timeout=2)
     gone = await make_endpoint(db, page, target.answer("/gone"), interval=5, timeout=2)
+    slower = await make_endpoint(db, page, target.answer("/slower"), interval=5, timeout=2)
+    first = ("/a", "/paused", "/gone", "/slower")
     async with running_checker(settings):
-        await eventually(lambda: all(target.count(p) == 1 for p in ("/a", "/paused", "/gone")), 5)
+        await eventually(lambda: all(target.count(p) == 1 for p in first), 5)
         await db.execute("UPDATE endpoints SET url = %s WHERE id = %s", (target.url("/b"), moving))
+        await db.execute("UPDATE endpoints SET interval = 60 WHERE id = %s", (slower,))
         await db.execute("UPDATE endpoints SET active = false WHERE id = %s", (paused,))
         await db.execute("DELETE FROM endpoints WHERE id = %s", (gone,))
         changed = time.time()
         await eventually(lambda: target.count("/b") == 1, 1.0, every=0.01)
         assert target.hits["/b"][0].at - changed < 1.0
+        await eventually(lambda: target.count("/slower") == 2, 1.0, every=0.01)
+        st = await state(db, slower)  # the new interval takes effect at once
+        assert st["next_check_at"].timestamp() == pytest.approx(changed + 60, abs=1.5)
         await asyncio.sleep(5.5)  # past the next slot of all three
     assert target.count("/paused") == 1
     assert target.count("/gone") == 1
     assert target.count("/a") == 1
     assert target.count("/b") == 2
+    assert target.count("/slower") == 2
     cur = await db.execute(
         "SELECT next_check_at = 'infinity' FROM endpoint_state WHERE endpoint_id = %s", (paused,)
     )
