@@ -15,6 +15,7 @@ import psycopg
 from loguru import logger
 
 from services.checker import queries
+from services.checker.db import KEEPALIVES
 from services.checker.metrics import Metrics
 
 PING_EVERY = 10.0  # seconds without a notification before the connection is proven alive
@@ -40,6 +41,7 @@ class Listener:
                     autocommit=True,
                     connect_timeout=3,
                     application_name="uptimatum-checker-listen",
+                    **KEEPALIVES,
                 )
             except psycopg.OperationalError as exc:
                 if not lost:

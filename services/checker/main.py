@@ -95,11 +95,11 @@ class Checker:
         last_claim = 0.0
         while not stop.is_set():
             self._heartbeat = time.monotonic()
+            self._wake.clear()  # a notification from now on wakes the next round
             free = self.slots - len(self._in_flight)
             wait = MAX_SLEEP
             if free > 0:
                 last_claim = time.monotonic()
-                self._wake.clear()  # a notification from now on wakes the next round
                 try:
                     claims, next_due = await claim_due(
                         self.claim_link, limit=free, claimer=self.claimer
