@@ -28,6 +28,17 @@ _BATCH = (1, 5, 10, 25, 50, 100, 200, 500, 1000, 5000)
 STATUS_VALUE = {"up": 1.0, "degraded": 0.5, "down": 0.0}
 
 
+class _Series:
+    """One endpoint's status series: its labels, its gauge child, when it goes stale."""
+
+    __slots__ = ("gauge", "labels", "stale_at")
+
+    def __init__(self, labels: tuple[str, str, str], gauge: Gauge) -> None:
+        self.labels = labels
+        self.gauge = gauge
+        self.stale_at = 0.0
+
+
 class Metrics:
     """Every checker metric, registered in its own registry (no process-wide globals)."""
 
@@ -80,31 +91,31 @@ class Metrics:
             registry=r,
         )
         # endpoint id -> (label values, monotonic time after which the series is stale)
-        self._status_seen: dict[int, tuple[tuple[str, str, str], float]] = {}
+        self._status_seen: dict[int, _Series] = {}
 
     def set_status(self, claim: Claim, status: str) -> None:
         seen = self._status_seen.get(claim.endpoint_id)
-        labels = seen[0] if seen else None
-        if labels is None or labels[1] != claim.endpoint_name or labels[2] != claim.page_name:
-            if labels:
-                self._drop(labels)
+        if seen is None or seen.labels[1:] != (claim.endpoint_name, claim.page_name):
+            if seen is not None:
+                self._drop(seen.labels)
             labels = (str(claim.endpoint_id), claim.endpoint_name, claim.page_name)
-        self.endpoint_status.labels(*labels).set(STATUS_VALUE[status])
+            seen = _Series(labels, self.endpoint_status.labels(*labels))
+            self._status_seen[claim.endpoint_id] = seen
+        seen.gauge.set(STATUS_VALUE[status])
         # Stale once two slots pass without this replica probing it (another may be).
-        stale_at = time.monotonic() + 2 * claim.interval + 60
-        self._status_seen[claim.endpoint_id] = (labels, stale_at)
+        seen.stale_at = time.monotonic() + 2 * claim.interval + 60
 
     def forget(self, endpoint_id: int) -> None:
         """The endpoint changed (or is gone): drop its series until it is probed again."""
         seen = self._status_seen.pop(endpoint_id, None)
-        if seen:
-            self._drop(seen[0])
+        if seen is not None:
+            self._drop(seen.labels)
 
     def prune(self) -> None:
         """Drop the series of endpoints this replica has not probed for two slots."""
         now = time.monotonic()
-        for endpoint_id, (_labels, stale_at) in list(self._status_seen.items()):
-            if stale_at < now:
+        for endpoint_id, seen in list(self._status_seen.items()):
+            if seen.stale_at < now:
                 self.forget(endpoint_id)
 
     def _drop(self, labels: tuple[str, str, str]) -> None:
