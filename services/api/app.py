@@ -89,10 +89,8 @@ class Observe:
 def _log_write_access(settings: Settings) -> None:
     if settings.admin_token:
         logger.info("writes (POST, PATCH, DELETE) need 'Authorization: Bearer <ADMIN_TOKEN>'")
-    elif settings.production:
-        logger.warning("ADMIN_TOKEN is not set: every write (POST, PATCH, DELETE) is refused")
     else:
-        logger.warning("ADMIN_TOKEN is not set (development): writes are open to anyone")
+        logger.warning("ADMIN_TOKEN is not set: every write (POST, PATCH, DELETE) is refused")
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -96,11 +96,12 @@ async def test_production_without_token_refuses_writes(settings):
     assert any("ADMIN_TOKEN is not set" in line and "refused" in line for line in lines)
 
 
-async def test_development_without_token_allows_writes(settings):
+async def test_development_without_token_refuses_writes_too(settings):
     dev = msgspec.structs.replace(settings, admin_token=None)
     async with serve(dev) as client:
         r = await client.post("/api/pages", json={"slug": "a", "name": "A"})
-        assert r.status_code == 201
+        assert r.status_code == 401
+        assert (await client.get("/api/pages")).json() == []
 
 
 async def test_cors_preflight_and_headers(api):
