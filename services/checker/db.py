@@ -15,6 +15,9 @@ import psycopg
 from services.checker.metrics import Metrics
 
 CONNECT_TIMEOUT = 3
+# Every checker connection (claim, write, LISTEN, retention) carries this name,
+# so an operator finds them all in pg_stat_activity with one filter.
+APPLICATION_NAME = "uptimatum-checker"
 # A peer that vanished without closing (network partition) is noticed in ~25 s
 # instead of hanging a statement for the kernel's two hours.
 KEEPALIVES: dict[str, Any] = {
@@ -42,7 +45,7 @@ class Link:
                 self._conninfo,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT,
-                application_name=f"uptimatum-checker-{self._name}",
+                application_name=APPLICATION_NAME,
                 **KEEPALIVES,
             )
         self._metrics.round_trips.inc()

@@ -15,7 +15,7 @@ import psycopg
 from loguru import logger
 
 from services.checker import queries
-from services.checker.db import KEEPALIVES
+from services.checker.db import APPLICATION_NAME, KEEPALIVES
 from services.checker.metrics import Metrics
 
 PING_EVERY = 10.0  # seconds without a notification before the connection is proven alive
@@ -40,7 +40,7 @@ class Listener:
                     self._conninfo,
                     autocommit=True,
                     connect_timeout=3,
-                    application_name="uptimatum-checker-listen",
+                    application_name=APPLICATION_NAME,
                     **KEEPALIVES,
                 )
             except psycopg.OperationalError as exc:
