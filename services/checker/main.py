@@ -60,6 +60,7 @@ class Checker:
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat = time.monotonic()
         self._db_failing_since: float | None = None
+        self._unstarted: list[Claim] = []
 
     # -- the loops ---------------------------------------------------------------
 
@@ -117,6 +118,9 @@ class Checker:
                     continue
                 backoff = 0.0
                 self._db_ok()
+                if stop.is_set():  # told to stop while claiming: hand these back unprobed
+                    self._unstarted = claims
+                    break
                 if claims:
                     self.metrics.claim_batch.observe(len(claims))
                     for claim in claims:
@@ -188,6 +192,7 @@ class Checker:
             unfinished = [in_flight[t] for t in pending]
         else:
             unfinished = []
+        unfinished += self._unstarted
         loops_stop.set()
         self.writer.wake()
         for task in self._tasks:
