@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
 import time
 from datetime import UTC, datetime
 
@@ -86,7 +87,8 @@ async def test_three_replicas_probe_each_endpoint_once_per_slot_and_survive_a_ki
     assert 0 <= lost <= 60  # at most ~0.5 s of one replica's results (+ its in-flight probes)
 
 
-async def test_sigterm_hands_back_unfinished_claims_and_exits_0(db, spawn, target: Target):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_sigterm_hands_back_unfinished_claims_and_exits_0(db, spawn, target: Target, sig):
     page = await make_page(db)
     hang = target.answer("/hang", hang=True)
     stuck = await make_endpoint(db, page, hang, interval=60, timeout=30)
@@ -94,7 +96,7 @@ async def test_sigterm_hands_back_unfinished_claims_and_exits_0(db, spawn, targe
     checker = spawn()
     await eventually(lambda: target.count("/hang") == 1 and target.count("/quick") == 1, 10)
     await asyncio.sleep(0.2)
-    checker.terminate()
+    checker.proc.send_signal(sig)
     stopped = time.time()
     assert await asyncio.to_thread(checker.wait, 10) == 0
     assert time.time() - stopped < 5  # well within the shortest endpoint timeout
