@@ -29,6 +29,7 @@ MAX_BODY = 64 * 1024
 ROUTES = [
     health.health,
     health.ready,
+    health.doc,
     health.reference,
     pages.list_pages,
     pages.get_page,
@@ -160,7 +161,7 @@ def _badges(state: State) -> badges.BadgeCache:
 
 
 def _openapi() -> OpenAPIConfig:
-    """The OpenAPI document at exactly ``/doc``; Scalar at ``/reference`` (routes.health)."""
+    """The OpenAPI document, served at exactly `/doc` (and Scalar at `/reference`)."""
     return OpenAPIConfig(
         title="Uptimatum API",
         version="1.0.0",
@@ -169,7 +170,7 @@ def _openapi() -> OpenAPIConfig:
             'Responses are camelCase; errors are {"error": "..."}; every POST, PATCH '
             "and DELETE needs 'Authorization: Bearer <ADMIN_TOKEN>'."
         ),
-        path=health.DOC_PATH,
+        path=health.OPENAPI_ROUTER_PATH,
         render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"], media_type=MediaType.JSON)],
         components=Components(
             security_schemes={

@@ -55,6 +55,10 @@ async def test_openapi_document_describes_every_route(api):
     page_schema = schemas[page["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
     assert {"id", "slug", "name", "createdAt", "endpoints"} <= set(page_schema["properties"])
     assert "/reference" not in doc["paths"]
+    assert "/doc" not in doc["paths"]
+    r = await api.get("/doc/nothing")  # below /doc: a JSON 404 like anywhere else
+    assert r.status_code == 404
+    assert isinstance(r.json()["error"], str)
 
 
 async def test_reference_serves_scalar(api):

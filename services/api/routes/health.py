@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import MediaType, Response, get
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response, get
 
 from services.api import queries as q
 from services.api.deps import Pool
@@ -13,6 +16,8 @@ from shared.db import fetch_one
 HEALTH_PATH = "/health"
 READY_PATH = "/ready"
 DOC_PATH = "/doc"
+# Litestar's own OpenAPI router lives here (its 404s are HTML); /doc is ours.
+OPENAPI_ROUTER_PATH = "/_openapi"
 REFERENCE_PATH = "/reference"
 
 
@@ -45,6 +50,16 @@ _SCALAR = """<!doctype html>
   </body>
 </html>
 """
+
+
+@get(DOC_PATH, include_in_schema=False, media_type=MediaType.JSON)
+async def doc(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The OpenAPI 3 document (JSON), encoded once per app."""
+    state = request.app.state
+    body = state.get("openapi_json")
+    if body is None:
+        body = state.openapi_json = msgspec.json.encode(request.app.openapi_schema.to_schema())
+    return Response(body, media_type=MediaType.JSON)
 
 
 @get(REFERENCE_PATH, include_in_schema=False, media_type=MediaType.HTML)
