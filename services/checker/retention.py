@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
+from typing import Any, LiteralString, Protocol
 
 import psycopg
 from loguru import logger
+from psycopg_pool import AsyncConnectionPool
 
 from services.checker import queries
 from services.checker.db import Link
@@ -30,7 +32,13 @@ def cutoff_for(settings: Settings, now: datetime) -> datetime:
     return now - timedelta(days=settings.check_retention_days)
 
 
-async def delete_expired(link: Link, cutoff: datetime) -> int:
+class Executor(Protocol):
+    """A Link, or a plain autocommit psycopg connection (tests, one-off runs)."""
+
+    async def execute(self, query: LiteralString, params: dict[str, Any] | None = ...) -> Any: ...
+
+
+async def delete_expired(link: Executor, cutoff: datetime) -> int:
     """Delete, batch by batch, the history rows whose last check is before ``cutoff``."""
     total = 0
     while True:
@@ -41,22 +49,29 @@ async def delete_expired(link: Link, cutoff: datetime) -> int:
         await asyncio.sleep(PAUSE)
 
 
-async def _try_lock(link: Link) -> bool:
+async def _try_lock(link: Executor) -> bool:
     cur = await link.execute(queries.RETENTION_TRY_LOCK, {"key": RETENTION_LOCK})
     row = await cur.fetchone()
     return bool(row and row[0])
 
 
 async def run_retention(
-    link: Link, settings: Settings, *, now: datetime | None = None
+    db: Executor | AsyncConnectionPool, settings: Settings, *, now: datetime | None = None
 ) -> int | None:
-    """One retention run: rows deleted, or None when another replica holds the lock."""
-    if not await _try_lock(link):
+    """One retention run: rows deleted, or None when another replica holds the lock.
+
+    ``db``: the replica's Link, an autocommit connection, or a pool (one of its
+    connections is used for the whole run: the advisory lock is per session).
+    """
+    if isinstance(db, AsyncConnectionPool):
+        async with db.connection() as conn:
+            return await run_retention(conn, settings, now=now)
+    if not await _try_lock(db):
         return None
     try:
-        return await delete_expired(link, cutoff_for(settings, now or datetime.now(UTC)))
+        return await delete_expired(db, cutoff_for(settings, now or datetime.now(UTC)))
     finally:
-        await link.execute(queries.RETENTION_UNLOCK, {"key": RETENTION_LOCK})
+        await db.execute(queries.RETENTION_UNLOCK, {"key": RETENTION_LOCK})
 
 
 class RetentionJob:

@@ -10,6 +10,7 @@ import pytest
 from services.checker.db import Link
 from services.checker.metrics import Metrics
 from services.checker.retention import BATCH, run_retention
+from shared.db import create_pool
 
 from .conftest import eventually, make_endpoint, make_page
 
@@ -75,6 +76,19 @@ async def test_deletes_exactly_what_is_past_the_window_once(db, settings):
     finally:
         for k in links:
             await k.close()
+    # Callable with a pool too (one connection holds the lock for the whole run).
+    pool = create_pool(settings, name="retention-test", min_size=1, max_size=1)
+    await pool.open()
+    try:
+        await add_run(
+            db,
+            await make_endpoint(db, await make_page(db, "more"), "http://x.invalid/"),
+            now - timedelta(days=31),
+            now - timedelta(days=31),
+        )
+        assert await run_retention(pool, settings, now=now) == 1
+    finally:
+        await pool.close()
 
 
 @pytest.mark.slow
