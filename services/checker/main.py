@@ -55,7 +55,8 @@ class Checker:
         self.listener = Listener(settings.conninfo(), self._changed, metrics=self.metrics)
         self._in_flight: dict[asyncio.Task[None], Claim] = {}
         self._wake = asyncio.Event()
-        self._starved = False  # every slot busy: a finishing probe wakes the loop
+        self._starved = False  # every slot busy: finishing probes wake the loop ...
+        self._wake_at_free = 1  # ... once this many slots are free
         self._session: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat = time.monotonic()
@@ -125,17 +126,25 @@ class Checker:
                     self.metrics.claim_batch.observe(len(claims))
                     for claim in claims:
                         self._start(claim)
+                more_due = len(claims) == free  # every free slot filled: more may be due
                 free -= len(claims)
-                if next_due is not None:
+                if next_due is not None and not more_due:
                     # A little jitter: replicas woken by the same due time take turns
                     # winning the claim, so the work spreads over all of them.
                     wait = min(MAX_SLEEP, next_due - time.time()) + random.uniform(0, JITTER)
-            self._starved = free <= 0
-            if self._starved:
+            else:
+                more_due = False
+            if free <= 0:
+                # All slots busy: a finishing probe wakes us — after a full batch only
+                # once half the slots are free, so the next claim is a big one too.
+                self._wake_at_free = max(1, self.slots // 2) if more_due else 1
+                self._starved = True
                 wait = MAX_SLEEP
             if wait > 0:
                 await self._wait_wake(stop, wait)
-            # Never claim more often than every ~MIN_GAP: batches the claims of a busy
+            if more_due:
+                continue  # a backlog: claim again as soon as slots are free
+            # Otherwise claim at most every ~MIN_GAP: batches the claims of a busy
             # schedule, and a hot loop cannot happen. The gap is jittered so that
             # replicas on the same schedule take turns winning the claims.
             gap = MIN_GAP * random.uniform(0.75, 1.25) - (time.monotonic() - last_claim)
@@ -163,7 +172,7 @@ class Checker:
         finally:
             self._in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             m.in_flight.dec()
-            if self._starved:
+            if self._starved and self.slots - len(self._in_flight) >= self._wake_at_free:
                 self._starved = False
                 self._wake.set()
 
