@@ -58,6 +58,8 @@ class Target:
     port: int = 0
     answers: dict[str, Answer] = field(default_factory=dict)
     hits: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def answer(self, path: str, **kw: Any) -> str:
         self.answers[path] = Answer(**kw)
@@ -80,10 +82,15 @@ class Target:
             )
         )
         a = self.answers.get(request.path, Answer())
-        if a.hang:
-            await asyncio.sleep(3600)
-        if a.delay:
-            await asyncio.sleep(a.delay)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if a.hang:
+                await asyncio.sleep(3600)
+            if a.delay:
+                await asyncio.sleep(a.delay)
+        finally:
+            self.in_flight -= 1
         if a.redirect_to:
             raise web.HTTPFound(a.redirect_to)
         return web.Response(status=a.status, body=a.body)

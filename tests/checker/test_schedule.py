@@ -152,3 +152,20 @@ async def test_an_idle_checker_does_not_spin(db, settings, target: Target):
         await asyncio.sleep(4.0)
         sent = checker.metrics.round_trips._value.get() - before
     assert 1 <= sent <= 4  # a claim every couple of seconds, nothing more
+
+
+async def test_probe_slots_bound_concurrency_and_a_backlog_drains(db, settings, target: Target):
+    page = await make_page(db)
+    paths = [f"/slow{i}" for i in range(60)]
+    for p in paths:
+        await make_endpoint(db, page, target.answer(p, delay=0.2), interval=60, timeout=5)
+    started = time.time()
+    async with running_checker(settings, check_concurrency=10) as checker:
+        await eventually(lambda: all(target.count(p) == 1 for p in paths), 5)
+        drained = time.time() - started
+        claims = checker.metrics.claim_batch._sum.get()
+        rounds = sum(b.get() for b in checker.metrics.claim_batch._buckets)
+    assert target.max_in_flight <= 10
+    assert drained < 3.0  # 6 waves of 0.2 s, each claimed as soon as half the slots are free
+    assert claims == 60
+    assert rounds <= 15  # claimed in batches, not one by one
