@@ -31,7 +31,7 @@ from services.checker.retention import RetentionJob
 from shared.settings import Settings
 
 MAX_SLEEP = 2.0  # never sleep longer than this between claims: a lost NOTIFY costs <= 2 s
-MIN_GAP = 0.2  # at most 5 claims a second: batches claims, bounds the loop (never spins)
+MIN_GAP = 0.2  # ~5 claims a second at most (but for a backlog): batches claims, never spins
 SHUTDOWN_GRACE = 1.0  # longest wait for in-flight probes on SIGTERM (capped by their timeout)
 JITTER = 0.05  # seconds added to a wake-up at a due time
 MAX_BACKOFF = 2.0  # a database that comes back is used again within ~2 s
