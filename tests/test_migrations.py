@@ -16,7 +16,14 @@ def _tables(conninfo: str) -> set[str]:
 
 
 def test_schema_has_every_table(database_url):
-    assert _tables(database_url) == {"pages", "endpoints", "endpoint_state", "checks", "incidents"}
+    assert _tables(database_url) == {
+        "pages",
+        "endpoints",
+        "endpoint_state",
+        "checks",
+        "incidents",
+        "uptime_daily",
+    }
 
 
 def test_migrate_is_idempotent_and_rolls_back(database_url):
