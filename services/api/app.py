@@ -18,7 +18,7 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from loguru import logger
 from psycopg_pool import AsyncConnectionPool
 
-from services.api.cache import LongUptimes
+from services.api.cache import TTLCache
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.routes import badges, endpoints, health, incidents, pages
 from shared.db import create_pool, start_timing
@@ -118,13 +118,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=ROUTES,
         lifespan=[lifespan],
         state=State(
-            {"settings": settings, "uptimes": LongUptimes(), "badges": badges.BadgeCache()}
+            {
+                "settings": settings,
+                "badges": badges.BadgeCache(),
+                "long_uptimes": TTLCache(pages.LONG_TTL),
+            }
         ),
         dependencies={
             "pool": Provide(_pool, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),
-            "uptimes": Provide(_uptimes, sync_to_thread=False),
             "badges": Provide(_badges, sync_to_thread=False),
+            "long_uptimes": Provide(_long_uptimes, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(
@@ -152,12 +156,12 @@ def _settings(state: State) -> Settings:
     return state.settings
 
 
-def _uptimes(state: State) -> LongUptimes:
-    return state.uptimes
-
-
 def _badges(state: State) -> badges.BadgeCache:
     return state.badges
+
+
+def _long_uptimes(state: State) -> TTLCache[pages.Long]:
+    return state.long_uptimes
 
 
 def _openapi() -> OpenAPIConfig:

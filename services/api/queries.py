@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import LiteralString
 
+from shared.queries import _LAST_CLOSED, _ROLLUP_FRESH
+
 READY = "SELECT 1 AS ok"
 
 # -- pages -------------------------------------------------------------------
@@ -139,8 +141,6 @@ _UPTIME_24H_LATERAL = """
 
 # GET /api/pages/{slug}: the page, its active endpoints, each one's newest run
 # and live 24 h uptime, in one statement whatever the number of endpoints.
-# (newest run id, runs in 24 h) tell the API when its cached 7/30/90-day
-# figures may be out of date.
 # A page without active endpoints comes back as one row with endpoint columns null.
 PAGE_STATUS: LiteralString = (
     """
@@ -155,8 +155,7 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
        l.count AS l_count, l.response_time_min AS l_response_time_min,
        l.response_time_max AS l_response_time_max,
        round(l.response_time_sum::numeric / l.count)::int AS l_response_time_avg,
-       round(100 * coalesce(u.available, 0) / nullif(u.covered, 0), 2) AS uptime_24h,
-       u.runs AS runs_24h
+       round(100 * coalesce(u.available, 0) / nullif(u.covered, 0), 2) AS uptime_24h
   FROM pages p
   LEFT JOIN endpoints e ON e.page_id = p.id AND e.active
   LEFT JOIN endpoint_state s ON s.endpoint_id = e.id
@@ -170,45 +169,99 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
 """
 )
 
-# The 7/30/90-day figures of a page's active endpoints, one grouped statement
-# (cached briefly by the API). 92 days are read: a run never reaches more than
-# two days past its start (a bucket plus an interval, each at most a day).
-# Seconds since the epoch as double precision keep the 216k-row pass cheap.
-PAGE_LONG_UPTIMES = """
-WITH w AS (
-    SELECT now() - interval '92 days' AS since,
-           date_part('epoch', now()) AS n,
-           date_part('epoch', now() - interval '7 days') AS w7,
-           date_part('epoch', now() - interval '30 days') AS w30,
-           date_part('epoch', now() - interval '90 days') AS w90
-), r AS (
-    SELECT c.endpoint_id, c.status <> 'down' AS ok,
-           date_part('epoch', c.first_checked_at) AS s,
-           least(date_part('epoch', c.last_checked_at) + c.interval,
-                 date_part('epoch', lead(c.first_checked_at) OVER (
-                     PARTITION BY c.endpoint_id ORDER BY c.first_checked_at, c.id)),
-                 w.n) AS e
-      FROM w, endpoints en
-      JOIN checks c ON c.endpoint_id = en.id
-     WHERE en.page_id = %(page_id)s::bigint AND en.active
-       AND c.first_checked_at >= w.since
-), t AS (
-    SELECT r.endpoint_id,
-           sum(greatest(r.e - greatest(r.s, w.w7), 0)) FILTER (WHERE r.ok) AS a7,
-           sum(greatest(r.e - greatest(r.s, w.w7), 0)) AS c7,
-           sum(greatest(r.e - greatest(r.s, w.w30), 0)) FILTER (WHERE r.ok) AS a30,
-           sum(greatest(r.e - greatest(r.s, w.w30), 0)) AS c30,
-           sum(greatest(r.e - greatest(r.s, w.w90), 0)) FILTER (WHERE r.ok) AS a90,
-           sum(greatest(r.e - greatest(r.s, w.w90), 0)) AS c90
-      FROM r, w
-     GROUP BY r.endpoint_id
+# The 7/30/90-day figures of a page's active endpoints, in one statement that
+# first rolls up the page's missing closed days (shared/queries.py; nothing to
+# do, two index probes per endpoint, on all but the first request of a day).
+# A window [now - W, now) is then: the daily rollups of the closed days lying
+# wholly inside it, plus the raw runs of its two edges, clipped as the uptime
+# rule says: the partial first day [now - W, next midnight) and the tail not yet
+# rolled up [end of the last closed day, now). Each edge reads the runs that
+# start inside it plus the one run before it (checks_endpoint_first). One row per
+# active endpoint; a figure is null when nothing in its window is covered.
+PAGE_LONG_UPTIMES: LiteralString = (
+    """
+WITH eps AS (
+    SELECT e.id AS endpoint_id, e.created_at
+      FROM endpoints e
+     WHERE e.page_id = %(page_id)s::bigint AND e.active
+),"""
+    + _ROLLUP_FRESH
+    + """,
+win AS (
+    SELECT v.days, now() - make_interval(days => v.days) AS since,
+           (((now() - make_interval(days => v.days)) AT TIME ZONE 'UTC')
+             + interval '1 day' - interval '1 microsecond')::date AS first_day
+      FROM (VALUES (7), (30), (90)) v (days)
+), firsts AS (
+    SELECT max(first_day) FILTER (WHERE days = 7) AS f7,
+           max(first_day) FILTER (WHERE days = 30) AS f30,
+           min(first_day) AS f90,
+           """
+    + _LAST_CLOSED
+    + """ AS last_closed
+      FROM win
+), edges (seg, a, b) AS (
+    SELECT w.days, w.since, w.first_day::timestamp AT TIME ZONE 'UTC' FROM win w
+    UNION ALL
+    SELECT 0, (f.last_closed + 1)::timestamp AT TIME ZONE 'UTC', now() FROM firsts f
+), raw AS (
+    SELECT eps.endpoint_id, g.seg, x.available, x.covered
+      FROM eps
+     CROSS JOIN edges g
+     CROSS JOIN LATERAL (
+        SELECT coalesce(sum(r.secs) FILTER (WHERE r.ok), 0) AS available,
+               sum(r.secs) AS covered
+          FROM (SELECT w.status <> 'down' AS ok,
+                       date_part('epoch',
+                           least(w.last_checked_at + w.interval * interval '1 second',
+                                 lead(w.first_checked_at) OVER (ORDER BY w.first_checked_at, w.id),
+                                 g.b)
+                           - greatest(w.first_checked_at, g.a)) AS secs
+                  FROM ((SELECT b.id, b.status, b.first_checked_at, b.last_checked_at, b.interval
+                           FROM checks b
+                          WHERE b.endpoint_id = eps.endpoint_id AND b.first_checked_at < g.a
+                          ORDER BY b.first_checked_at DESC, b.id DESC LIMIT 1)
+                        UNION ALL
+                        (SELECT b.id, b.status, b.first_checked_at, b.last_checked_at, b.interval
+                           FROM checks b
+                          WHERE b.endpoint_id = eps.endpoint_id
+                            AND b.first_checked_at >= g.a AND b.first_checked_at < g.b)) w
+               ) r
+         WHERE r.secs > 0
+     ) x
+     WHERE x.covered IS NOT NULL
+), daily AS (
+    SELECT t.endpoint_id, t.day >= f.f7 AS in7, t.day >= f.f30 AS in30,
+           t.available_seconds AS available, t.covered_seconds AS covered
+      FROM ((SELECT u.endpoint_id, u.day, u.available_seconds, u.covered_seconds
+               FROM eps
+               JOIN uptime_daily u ON u.endpoint_id = eps.endpoint_id
+              CROSS JOIN firsts f
+              WHERE u.day >= f.f90 AND u.day <= f.last_closed AND NOT u.stale)
+            UNION ALL
+            (SELECT n.endpoint_id, n.day, n.available_seconds, n.covered_seconds
+               FROM fresh n
+              CROSS JOIN firsts f
+              WHERE n.day >= f.f90)) t
+     CROSS JOIN firsts f
+), pieces AS (
+    SELECT d.endpoint_id, d.in7, d.in30, d.available, d.covered
+      FROM daily d
+    UNION ALL
+    SELECT r.endpoint_id, r.seg IN (0, 7), r.seg IN (0, 30), r.available, r.covered
+      FROM raw r
 )
-SELECT t.endpoint_id,
-       round((100 * coalesce(t.a7, 0) / nullif(t.c7, 0))::numeric, 2) AS uptime_7d,
-       round((100 * coalesce(t.a30, 0) / nullif(t.c30, 0))::numeric, 2) AS uptime_30d,
-       round((100 * coalesce(t.a90, 0) / nullif(t.c90, 0))::numeric, 2) AS uptime_90d
-  FROM t
+SELECT eps.endpoint_id,
+       round((100 * sum(p.available) FILTER (WHERE p.in7)
+              / nullif(sum(p.covered) FILTER (WHERE p.in7), 0))::numeric, 2) AS uptime_7d,
+       round((100 * sum(p.available) FILTER (WHERE p.in30)
+              / nullif(sum(p.covered) FILTER (WHERE p.in30), 0))::numeric, 2) AS uptime_30d,
+       round((100 * sum(p.available) / nullif(sum(p.covered), 0))::numeric, 2) AS uptime_90d
+  FROM eps
+  LEFT JOIN pieces p ON p.endpoint_id = eps.endpoint_id
+ GROUP BY eps.endpoint_id
 """
+)
 
 # GET /badge/{slug}: the page's name, how many active endpoints are in each
 # state (the state row's, else the newest run's), and the page's 24 h uptime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from litestar import delete, get, patch, post
@@ -10,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from services.api import queries as q
 from services.api.auth import ADMIN_SECURITY, require_admin, strict_body
-from services.api.cache import LongUptimes, as_float
+from services.api.cache import TTLCache, as_float
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors
 from services.api.models import (
@@ -25,6 +26,11 @@ from services.api.models import (
     check_from_row,
 )
 from shared.db import execute, fetch_all, fetch_tuples
+
+# An endpoint's 7, 30 and 90-day uptimes, by endpoint id.
+Long = dict[int, tuple[float | None, float | None, float | None]]
+LONG_TTL = 5.0  # seconds a large page's 7/30/90-day figures are reused
+LONG_CHEAP = 0.010  # seconds: figures computed faster than this are not cached
 
 WRITE: dict[str, Any] = {"guards": [require_admin], "security": ADMIN_SECURITY}
 Hours = Annotated[
@@ -50,15 +56,14 @@ async def list_pages(pool: Pool) -> list[Page]:
 async def get_page(
     slug: FromPath[str],
     pool: Pool,
-    uptimes: NamedDependency[LongUptimes],
+    long_uptimes: NamedDependency[TTLCache[Long]],
 ) -> PageDetail:
     rows = await fetch_all(pool, q.PAGE_STATUS, {"slug": slug})
     if not rows:
         raise _not_found(slug)
     first = rows[0]
     rows = [row for row in rows if row["id"] is not None]
-    fingerprint = frozenset((row["id"], row["l_id"], row["runs_24h"]) for row in rows)
-    long = await uptimes.get(pool, first["p_id"], fingerprint)
+    long = await _long_uptimes(pool, long_uptimes, first["p_id"]) if rows else {}
     return PageDetail(
         id=first["p_id"],
         slug=first["page_slug"],
@@ -66,6 +71,30 @@ async def get_page(
         created_at=first["page_created_at"],
         endpoints=[_page_endpoint(row, long.get(row["id"])) for row in rows],
     )
+
+
+async def _long_uptimes(pool: Pool, cache: TTLCache[Long], page_id: int) -> Long:
+    """7/30/90 days: daily rollups plus the raw edges of each window (fills missing days).
+
+    A page whose figures took more than LONG_CHEAP seconds (about 100 endpoints)
+    reuses them for LONG_TTL seconds; smaller pages are always computed afresh.
+    """
+    cached = cache.get(page_id)
+    if cached is not None:
+        return cached
+    started = time.monotonic()
+    rows = await fetch_all(pool, q.PAGE_LONG_UPTIMES, {"page_id": page_id})
+    long = {
+        r["endpoint_id"]: (
+            as_float(r["uptime_7d"]),
+            as_float(r["uptime_30d"]),
+            as_float(r["uptime_90d"]),
+        )
+        for r in rows
+    }
+    if time.monotonic() - started > LONG_CHEAP:
+        cache.put(page_id, long)
+    return long
 
 
 def _page_endpoint(row: dict[str, Any], long: tuple[Any, Any, Any] | None) -> PageEndpoint:
