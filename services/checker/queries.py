@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.queries import _HORIZON
+
 # Step 1 of the protocol, in one statement: lock up to K due rows of active
 # endpoints (skipping rows another replica is claiming), move each to its next
 # slot on the grid (due + interval; a checker that fell behind skips the missed
@@ -141,16 +143,36 @@ PING = "SELECT 1"
 # endpoint's open row is kept even when old: it only can be, if the endpoint has
 # not been checked since (inactive), and it carries its last known status.
 # Both timestamps are compared so that the first_checked_at index is used.
+# A row goes only once the days it covers are rolled up into uptime_daily (the
+# job runs shared ROLLUP_DAYS first; this guard makes sure of it even if that
+# failed): its first day and the day its coverage ends, the days between are
+# rolled up with them (rollups are contiguous). Days older than the rollup
+# horizon (400 days) are never rolled up and need no guard.
 RETENTION_TRY_LOCK = "SELECT pg_try_advisory_lock(%(key)s::bigint) AS locked"
 RETENTION_UNLOCK = "SELECT pg_advisory_unlock(%(key)s::bigint) AS unlocked"
-RETENTION_DELETE_BATCH = """
+RETENTION_DELETE_BATCH = (
+    """
 DELETE FROM checks
  WHERE id IN (
     SELECT c.id
       FROM checks c
+      CROSS JOIN (SELECT """
+    + _HORIZON
+    + """ AS horizon) h
      WHERE c.first_checked_at < %(cutoff)s::timestamptz
        AND c.last_checked_at < %(cutoff)s::timestamptz
        AND NOT EXISTS (SELECT 1 FROM endpoint_state s WHERE s.open_check_id = c.id)
+       AND ((c.first_checked_at AT TIME ZONE 'UTC')::date < h.horizon
+            OR EXISTS (SELECT 1 FROM uptime_daily u
+                        WHERE u.endpoint_id = c.endpoint_id
+                          AND u.day = (c.first_checked_at AT TIME ZONE 'UTC')::date))
+       AND (((c.last_checked_at + c.interval * interval '1 second') AT TIME ZONE 'UTC')::date
+                < h.horizon
+            OR EXISTS (SELECT 1 FROM uptime_daily u
+                        WHERE u.endpoint_id = c.endpoint_id
+                          AND u.day = ((c.last_checked_at + c.interval * interval '1 second')
+                                       AT TIME ZONE 'UTC')::date))
      LIMIT %(batch)s::int
-       FOR UPDATE SKIP LOCKED)
+       FOR UPDATE OF c SKIP LOCKED)
 """
+)

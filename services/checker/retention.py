@@ -1,10 +1,15 @@
-"""Step 6: delete history older than CHECK_RETENTION_DAYS, daily, on exactly one replica.
+"""Step 6: roll up closed days hourly; delete history older than CHECK_RETENTION_DAYS daily.
 
-The replica that takes the session advisory lock deletes in small batches (each
-batch its own short statement, so no long lock is ever held) and then keeps the
-lock until the cleanup hour is over: a replica that comes by later in the same
-hour finds it taken and skips, so the job runs once per day however many
-replicas there are. If the holder dies, its connection and the lock go with it.
+Every hour, the replica that takes the session advisory lock rolls up every
+endpoint's closed days into uptime_daily (shared ROLLUP_DAYS, a batch of
+endpoints per statement) and, in the cleanup hour, then deletes old history in
+small batches (each batch its own short statement, so no long lock is ever
+held; a row goes only once its days are rolled up, so the 7/30/90-day uptimes
+outlive it). It keeps the lock until the hour is over: a replica that comes by
+later in the same hour finds it taken and skips, so the job runs once per hour
+(and the deletion once per day) however many replicas there are. If the holder
+dies, its connection and the lock go with it. The rollup is idempotent and
+race-safe anyway: the API fills missing days of a page too.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from psycopg_pool import AsyncConnectionPool
 from services.checker import queries
 from services.checker.db import Link
 from services.checker.metrics import Metrics
+from shared.queries import ROLLUP_DAYS
 from shared.settings import Settings
 
 RETENTION_LOCK = 0x0757_1A71  # advisory lock key shared by every checker replica
 BATCH = 5000  # rows per DELETE: milliseconds of locks, never minutes
 PAUSE = 0.05  # seconds between batches, so the writer and the API are never starved
+ROLLUP_BATCH = 200  # endpoints per rollup statement
 
 
 def cutoff_for(settings: Settings, now: datetime) -> datetime:
@@ -49,6 +56,18 @@ async def delete_expired(link: Executor, cutoff: datetime) -> int:
         await asyncio.sleep(PAUSE)
 
 
+async def roll_up(link: Executor) -> int:
+    """Roll up every endpoint's missing closed days, a batch of endpoints at a time."""
+    after, written = 0, 0
+    while True:
+        cur = await link.execute(ROLLUP_DAYS, {"after_id": after, "batch": ROLLUP_BATCH})
+        row = await cur.fetchone()
+        if row is None or row[0] is None:
+            return written
+        after, written = row[0], written + row[1]
+        await asyncio.sleep(PAUSE)
+
+
 async def _try_lock(link: Executor) -> bool:
     cur = await link.execute(queries.RETENTION_TRY_LOCK, {"key": RETENTION_LOCK})
     row = await cur.fetchone()
@@ -58,7 +77,8 @@ async def _try_lock(link: Executor) -> bool:
 async def run_retention(
     db: Executor | AsyncConnectionPool, settings: Settings, *, now: datetime | None = None
 ) -> int | None:
-    """One retention run: rows deleted, or None when another replica holds the lock.
+    """One retention run (roll up, then delete): rows deleted, or None when another
+    replica holds the lock.
 
     ``db``: the replica's Link, an autocommit connection, or a pool (one of its
     connections is used for the whole run: the advisory lock is per session).
@@ -69,13 +89,14 @@ async def run_retention(
     if not await _try_lock(db):
         return None
     try:
+        await roll_up(db)
         return await delete_expired(db, cutoff_for(settings, now or datetime.now(UTC)))
     finally:
         await db.execute(queries.RETENTION_UNLOCK, {"key": RETENTION_LOCK})
 
 
 class RetentionJob:
-    """Runs the retention once a day, in the CLEANUP_HOUR (at start-up too, if it is that hour)."""
+    """Every hour (and at start-up): the rollup; in the CLEANUP_HOUR, then the deletion."""
 
     def __init__(self, settings: Settings, *, metrics: Metrics) -> None:
         self._settings = settings
@@ -85,32 +106,43 @@ class RetentionJob:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             now = datetime.now(UTC)
-            if now.hour == self._settings.cleanup_hour and self._done_for != now.date():
-                link = Link(self._settings.conninfo(), name="retention", metrics=self._metrics)
-                try:
-                    await self._run_once(link, now, stop)
+            cleanup = now.hour == self._settings.cleanup_hour and self._done_for != now.date()
+            link = Link(self._settings.conninfo(), name="retention", metrics=self._metrics)
+            try:
+                held = await self._run_once(link, now, cleanup, stop)
+                if cleanup:
                     self._done_for = now.date()
-                except psycopg.OperationalError as exc:
-                    logger.warning("retention could not run ({}); retrying in a minute", exc)
-                    await _sleep(stop, 60)
-                finally:
-                    await link.close()  # and with it the advisory lock
+            except psycopg.OperationalError as exc:
+                logger.warning("retention could not run ({}); retrying in a minute", exc)
+                await _sleep(stop, 60)
                 continue
-            await _sleep(stop, _seconds_to_next_hour(now))
+            finally:
+                await link.close()  # and with it the advisory lock
+            if not held:
+                await _sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
 
-    async def _run_once(self, link: Link, now: datetime, stop: asyncio.Event) -> None:
+    async def _run_once(
+        self, link: Link, now: datetime, cleanup: bool, stop: asyncio.Event
+    ) -> bool:
+        """The hour's work if this replica takes the lock (held until the hour is over)."""
         if not await _try_lock(link):
-            logger.info("retention: another replica runs it today")
-            return
-        cutoff = cutoff_for(self._settings, now)
-        deleted = await delete_expired(link, cutoff)
-        logger.info(
-            "retention: deleted {deleted} history rows last checked before {cutoff}",
-            deleted=deleted,
-            cutoff=cutoff.isoformat(timespec="seconds"),
-        )
+            if cleanup:
+                logger.info("retention: another replica runs it today")
+            return False
+        written = await roll_up(link)
+        if written:
+            logger.info("rollup: {written} endpoint-days rolled up", written=written)
+        if cleanup:
+            cutoff = cutoff_for(self._settings, now)
+            deleted = await delete_expired(link, cutoff)
+            logger.info(
+                "retention: deleted {deleted} history rows last checked before {cutoff}",
+                deleted=deleted,
+                cutoff=cutoff.isoformat(timespec="seconds"),
+            )
         # Keep the lock (and so the job) to ourselves until the hour is over.
         await _sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
+        return True
 
 
 def _seconds_to_next_hour(now: datetime) -> float:
