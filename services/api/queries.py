@@ -231,7 +231,7 @@ win AS (
      ) x
      WHERE x.covered IS NOT NULL
 ), daily AS (
-    SELECT t.endpoint_id, t.day >= f.f7 AS in7, t.day >= f.f30 AS in30,
+    SELECT t.endpoint_id, t.day >= f.f7 AS in7, t.day >= f.f30 AS in30, true AS in90,
            t.available_seconds AS available, t.covered_seconds AS covered
       FROM ((SELECT u.endpoint_id, u.day, u.available_seconds, u.covered_seconds
                FROM eps
@@ -245,10 +245,11 @@ win AS (
               WHERE n.day >= f.f90)) t
      CROSS JOIN firsts f
 ), pieces AS (
-    SELECT d.endpoint_id, d.in7, d.in30, d.available, d.covered
+    SELECT d.endpoint_id, d.in7, d.in30, d.in90, d.available, d.covered
       FROM daily d
     UNION ALL
-    SELECT r.endpoint_id, r.seg IN (0, 7), r.seg IN (0, 30), r.available, r.covered
+    SELECT r.endpoint_id, r.seg IN (0, 7), r.seg IN (0, 30), r.seg IN (0, 90), r.available,
+           r.covered
       FROM raw r
 )
 SELECT eps.endpoint_id,
@@ -256,7 +257,8 @@ SELECT eps.endpoint_id,
               / nullif(sum(p.covered) FILTER (WHERE p.in7), 0))::numeric, 2) AS uptime_7d,
        round((100 * sum(p.available) FILTER (WHERE p.in30)
               / nullif(sum(p.covered) FILTER (WHERE p.in30), 0))::numeric, 2) AS uptime_30d,
-       round((100 * sum(p.available) / nullif(sum(p.covered), 0))::numeric, 2) AS uptime_90d
+       round((100 * sum(p.available) FILTER (WHERE p.in90)
+              / nullif(sum(p.covered) FILTER (WHERE p.in90), 0))::numeric, 2) AS uptime_90d
   FROM eps
   LEFT JOIN pieces p ON p.endpoint_id = eps.endpoint_id
  GROUP BY eps.endpoint_id
