@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from services.checker import queries
 from services.checker.db import Link
 from services.checker.metrics import Metrics
-from shared.queries import ROLLUP_DAYS
+from shared.queries import ROLLUP_DAYS, SESSION_DEFAULTS
 from shared.settings import Settings
 
 RETENTION_LOCK = 0x0757_1A71  # advisory lock key shared by every checker replica
@@ -58,6 +58,8 @@ async def delete_expired(link: Executor, cutoff: datetime) -> int:
 
 async def roll_up(link: Executor) -> int:
     """Roll up every endpoint's missing closed days, a batch of endpoints at a time."""
+    # JIT off (and UTC) for this session: compiling the rollup costs more than running it.
+    await link.execute(SESSION_DEFAULTS)
     after, written = 0, 0
     while True:
         cur = await link.execute(ROLLUP_DAYS, {"after_id": after, "batch": ROLLUP_BATCH})
