@@ -5,14 +5,18 @@ Run-length rows, one per endpoint per UTC hour while an endpoint is stable
 outage (up, down, up: three rows) and one in 300 is degraded for the hour, so
 uptime is not trivially 100%. The current hour's rows end at now. Each
 endpoint's ``endpoint_state`` row carries its status and the id of its newest
-row. Everything is set-based: 216,000 rows in a few seconds.
+row, and the closed days are rolled up into ``uptime_daily`` by the checker's
+own job. Everything is set-based: 216,000 rows in a few seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import psycopg
+
+from services.checker.retention import roll_up
 
 INTERVAL = 30  # seconds between checks of every seeded endpoint
 
@@ -108,9 +112,19 @@ def seed_page(
         conn.execute("VACUUM (ANALYZE) checks")
         conn.execute("VACUUM (ANALYZE) endpoint_state")
         conn.execute("ANALYZE endpoints")
+    days_rolled = asyncio.run(_roll_up(conninfo))
     print(
         f"  seeded page {slug!r}: {endpoints} endpoints, {days} days,"
-        f" {rows:,} history rows in {time.monotonic() - started:.1f} s",
+        f" {rows:,} history rows, {days_rolled:,} daily rollups"
+        f" in {time.monotonic() - started:.1f} s",
         flush=True,
     )
     return rows
+
+
+async def _roll_up(conninfo: str) -> int:
+    """The closed days rolled up, as the checker's hourly job leaves them."""
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        written = await roll_up(conn)
+        await conn.execute("ANALYZE uptime_daily")
+    return written
