@@ -1,0 +1,112 @@
+"""covered_runs (migrations/0005): the uptime rule's coverage, stated once, and inlined.
+
+Every uptime figure (24 h, daily rollups, the 7/30/90-day edges) reads its runs
+through this one SQL function; here it is checked against a case worked by
+hand, and the statements that call it are checked to plan it inline (index
+probes of checks_endpoint_first per endpoint), not as a function scan that
+would read every run of an endpoint from a separate executor.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from services.api.queries import BADGE, PAGE_LONG_UPTIMES, PAGE_STATUS
+from shared.queries import ROLLUP_DAYS
+
+LO = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+HI = LO + timedelta(hours=1)
+
+
+def at(seconds: float) -> datetime:
+    return LO + timedelta(seconds=seconds)
+
+
+async def _endpoint(db: psycopg.AsyncConnection) -> int:
+    page = await (
+        await db.execute("INSERT INTO pages (slug, name) VALUES ('rule', 'Rule') RETURNING id")
+    ).fetchone()
+    assert page is not None
+    row = await (
+        await db.execute(
+            "INSERT INTO endpoints (page_id, name, url) VALUES (%s, 'Site', 'http://127.0.0.1:9/')"
+            " RETURNING id",
+            (page[0],),
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def _run(
+    db: psycopg.AsyncConnection,
+    endpoint_id: int,
+    status: str,
+    first: datetime,
+    last: datetime,
+    interval: int,
+) -> None:
+    await db.execute(
+        "INSERT INTO checks (endpoint_id, status, first_checked_at, last_checked_at, count,"
+        " interval, response_time, response_time_min, response_time_max, response_time_sum)"
+        " VALUES (%s, %s, %s, %s, 1, %s, 100, 100, 100, 100)",
+        (endpoint_id, status, first, last, interval),
+    )
+
+
+async def test_runs_are_clipped_to_the_range_and_to_their_successor(db):
+    endpoint_id = await _endpoint(db)
+    # an older run, superseded by the next one before lo: never read
+    await _run(db, endpoint_id, "down", at(-1000), at(-900), 60)
+    # the run before lo reaches lo + 20 s but the next run starts at lo + 10 s
+    await _run(db, endpoint_id, "up", at(-100), at(-40), 60)
+    # down from lo + 10 s to lo + 130 s (last check + interval), then uncovered
+    await _run(db, endpoint_id, "down", at(10), at(100), 30)
+    # degraded from lo + 500 s, reaching past hi: clipped at hi
+    await _run(db, endpoint_id, "degraded", at(500), HI - timedelta(seconds=10), 60)
+    # starts at hi: outside the range
+    await _run(db, endpoint_id, "up", HI, HI + timedelta(seconds=30), 30)
+
+    cur = await db.execute(
+        "SELECT status, s_at, e_at FROM covered_runs(%s::bigint, %s::timestamptz,"
+        " %s::timestamptz) ORDER BY s_at",
+        (endpoint_id, LO, HI),
+    )
+    assert await cur.fetchall() == [
+        ("up", LO, at(10)),
+        ("down", at(10), at(130)),
+        ("degraded", at(500), HI),
+    ]
+
+
+async def test_a_run_ending_before_lo_covers_nothing(db):
+    endpoint_id = await _endpoint(db)
+    await _run(db, endpoint_id, "up", at(-300), at(-120), 60)
+    cur = await db.execute(
+        "SELECT count(*) FROM covered_runs(%s::bigint, %s::timestamptz, %s::timestamptz)",
+        (endpoint_id, LO, HI),
+    )
+    assert await cur.fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("name", "sql", "params"),
+    [
+        ("PAGE_STATUS", PAGE_STATUS, {"slug": "rule"}),
+        ("BADGE", BADGE, {"slug": "rule"}),
+        ("PAGE_LONG_UPTIMES", PAGE_LONG_UPTIMES, {"page_id": 1}),
+        ("ROLLUP_DAYS", ROLLUP_DAYS, {"after_id": 0, "batch": 100}),
+    ],
+)
+async def test_callers_plan_covered_runs_inline(db, name, sql, params):
+    await _endpoint(db)
+    cur = await db.execute("EXPLAIN (VERBOSE, COSTS OFF) " + sql, params)
+    plan = "\n".join(row[0] for row in await cur.fetchall())
+    assert "covered_runs" not in plan, plan
+    # the run before the range, and the runs that start inside it
+    assert "first_checked_at < " in plan, plan
+    assert "first_checked_at >= " in plan, plan
+    assert "checks_endpoint_first" in plan, plan
