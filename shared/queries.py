@@ -12,9 +12,9 @@ SESSION_DEFAULTS = (
 # -- daily uptime rollups ------------------------------------------------------
 #
 # uptime_daily holds, per endpoint and closed UTC day, the day's available and
-# covered seconds under the uptime rule (README "Uptime"): a run covers
-# [first_checked_at, last_checked_at + interval), clipped to the next run's
-# first_checked_at and to the day. A day D is closed once now() >= D + 1 day +
+# covered seconds under the uptime rule (README "Uptime"; the SQL function
+# covered_runs, migrations/0005, is where it is stated): a run's coverage,
+# clipped to the day. A day D is closed once now() >= D + 1 day +
 # 5 minutes: by then every result checked before midnight has been flushed,
 # so its figure is final. A closed day is rolled up once; a later (back-dated)
 # write into it marks it stale (trigger, migrations/0004) and the next rollup
@@ -34,9 +34,9 @@ _HORIZON = "(" + _LAST_CLOSED + " - 400)"
 # extends the range at both ends), so "missing" is "before the first or after
 # the last rolled day": with the stale ones, three index probes per endpoint
 # when nothing is to do.
-# Raw runs are read per endpoint through checks_endpoint_first: those that start
-# inside the missing days, plus the one run before them (any older run is
-# clipped by its successor's start).
+# Raw runs are read per endpoint by covered_runs (migrations/0005, where the
+# rule's coverage is stated; inlined: two probes of checks_endpoint_first) over
+# the span of its missing days, then split at midnights.
 _ROLLUP_FRESH = (
     """
 bounds AS (
@@ -76,22 +76,7 @@ bounds AS (
 ), runs AS (
     SELECT s.endpoint_id, s.lo, r.status, r.s_at, r.e_at
       FROM span s
-     CROSS JOIN LATERAL (
-        SELECT w.status, w.first_checked_at AS s_at,
-               least(w.last_checked_at + w.interval * interval '1 second',
-                     lead(w.first_checked_at) OVER (ORDER BY w.first_checked_at, w.id),
-                     s.hi_at) AS e_at
-          FROM ((SELECT b.id, b.status, b.first_checked_at, b.last_checked_at, b.interval
-                   FROM checks b
-                  WHERE b.endpoint_id = s.endpoint_id AND b.first_checked_at < s.lo_at
-                  ORDER BY b.first_checked_at DESC, b.id DESC LIMIT 1)
-                UNION ALL
-                (SELECT b.id, b.status, b.first_checked_at, b.last_checked_at, b.interval
-                   FROM checks b
-                  WHERE b.endpoint_id = s.endpoint_id
-                    AND b.first_checked_at >= s.lo_at AND b.first_checked_at < s.hi_at)) w
-     ) r
-     WHERE r.e_at > r.s_at
+     CROSS JOIN LATERAL covered_runs(s.endpoint_id, s.lo_at, s.hi_at) r
 ), parts AS (
     SELECT r.endpoint_id, r.lo + k AS day, r.status <> 'down' AS ok,
            extract(epoch FROM least(r.e_at, (r.lo + k + 1)::timestamp AT TIME ZONE 'UTC')
