@@ -110,32 +110,16 @@ PAGE_TIMELINE = (
 
 # -- uptime --------------------------------------------------------------------
 
-# The 24 h coverage of endpoint ``e``: its runs that start inside the window,
-# plus the one run before it (the only earlier run that can reach into it: any
-# older run is clipped by its successor's start).
+# The 24 h coverage of endpoint ``e``: its runs covering [now - 24 h, now), as
+# the uptime rule clips them (covered_runs, migrations/0005; inlined, so two
+# index probes of checks_endpoint_first per endpoint).
 _UPTIME_24H_LATERAL = """
     LEFT JOIN LATERAL (
-        SELECT sum(r.covered) FILTER (WHERE r.status <> 'down') AS available,
-               sum(r.covered) AS covered,
+        SELECT extract(epoch FROM sum(r.e_at - r.s_at) FILTER (WHERE r.status <> 'down'))
+                   AS available,
+               extract(epoch FROM sum(r.e_at - r.s_at)) AS covered,
                count(*) AS runs
-          FROM (SELECT w.status,
-                       extract(epoch FROM
-                           least(w.last_checked_at + w.interval * interval '1 second',
-                                 lead(w.first_checked_at) OVER (ORDER BY w.first_checked_at, w.id),
-                                 now())
-                           - greatest(w.first_checked_at, now() - interval '24 hours')) AS covered
-                  FROM ((SELECT b.id, b.status, b.first_checked_at, b.last_checked_at, b.interval
-                           FROM checks b
-                          WHERE b.endpoint_id = e.id
-                            AND b.first_checked_at < now() - interval '24 hours'
-                          ORDER BY b.first_checked_at DESC, b.id DESC LIMIT 1)
-                        UNION ALL
-                        (SELECT b.id, b.status, b.first_checked_at, b.last_checked_at, b.interval
-                           FROM checks b
-                          WHERE b.endpoint_id = e.id
-                            AND b.first_checked_at >= now() - interval '24 hours')) w
-               ) r
-         WHERE r.covered > 0
+          FROM covered_runs(e.id, now() - interval '24 hours', now()) r
     ) u ON true
 """
 
@@ -175,9 +159,9 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
 # A window [now - W, now) is then: the daily rollups of the closed days lying
 # wholly inside it, plus the raw runs of its two edges, clipped as the uptime
 # rule says: the partial first day [now - W, next midnight) and the tail not yet
-# rolled up [end of the last closed day, now). Each edge reads the runs that
-# start inside it plus the one run before it (checks_endpoint_first). One row per
-# active endpoint; a figure is null when nothing in its window is covered.
+# rolled up [end of the last closed day, now). Each edge reads its runs with
+# covered_runs (migrations/0005; inlined, two probes of checks_endpoint_first).
+# One row per active endpoint; a figure is null when nothing in its window is covered.
 PAGE_LONG_UPTIMES: LiteralString = (
     """
 WITH eps AS (
@@ -211,23 +195,8 @@ win AS (
      CROSS JOIN LATERAL (
         SELECT coalesce(sum(r.secs) FILTER (WHERE r.ok), 0) AS available,
                sum(r.secs) AS covered
-          FROM (SELECT w.status <> 'down' AS ok,
-                       date_part('epoch',
-                           least(w.last_checked_at + w.interval * interval '1 second',
-                                 lead(w.first_checked_at) OVER (ORDER BY w.first_checked_at, w.id),
-                                 g.b)
-                           - greatest(w.first_checked_at, g.a)) AS secs
-                  FROM ((SELECT b.id, b.status, b.first_checked_at, b.last_checked_at, b.interval
-                           FROM checks b
-                          WHERE b.endpoint_id = eps.endpoint_id AND b.first_checked_at < g.a
-                          ORDER BY b.first_checked_at DESC, b.id DESC LIMIT 1)
-                        UNION ALL
-                        (SELECT b.id, b.status, b.first_checked_at, b.last_checked_at, b.interval
-                           FROM checks b
-                          WHERE b.endpoint_id = eps.endpoint_id
-                            AND b.first_checked_at >= g.a AND b.first_checked_at < g.b)) w
-               ) r
-         WHERE r.secs > 0
+          FROM (SELECT w.status <> 'down' AS ok, date_part('epoch', w.e_at - w.s_at) AS secs
+                  FROM covered_runs(eps.endpoint_id, g.a, g.b) w) r
      ) x
      WHERE x.covered IS NOT NULL
 ), daily AS (
