@@ -143,3 +143,20 @@ async def test_statement_count_does_not_grow_with_endpoints(api, db):
     assert counts["small"][1] == 1
     assert counts["small"][2] == 1
     assert counts["small"][0] <= 2
+
+
+async def test_large_answers_are_gzipped_for_clients_that_ask(api, db):
+    page = await make_page(api)
+    endpoint = (await make_endpoint(api, page["id"]))["id"]
+    for hour in range(48, 0, -1):
+        await insert_check(db, endpoint, "up", ago(hours=hour), ago(hours=hour - 0.99))
+
+    plain = await api.get("/api/pages/acme/timeline", headers={"Accept-Encoding": "identity"})
+    zipped = await api.get("/api/pages/acme/timeline", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == plain.json()  # httpx decodes the gzip body
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 4
+    # A badge is small: sent as it is, so its ETag names one representation.
+    badge = await api.get("/badge/acme", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in badge.headers
