@@ -70,6 +70,7 @@ class Figures:
     p99_ms: float = 0.0
     seq_p50_ms: float = 0.0
     size: int = 0
+    gzip_size: int = 0  # on the wire for a client that sends Accept-Encoding: gzip
     cpu_ms: float = 0.0  # server CPU per request
     cpu_share: float = 0.0  # server CPU seconds per wall second during the load
     db_cpu_ms: float | None = None  # CPU of the API's PostgreSQL backends per request
@@ -187,6 +188,10 @@ async def measure(
     sequential = sequential[:SEQUENTIAL_MAX]
     figures.seq_p50_ms = percentile(sequential, 0.5) * 1e3
     sent += len(latencies) + len(sequential)
+    async with session.get(url, headers={"Accept-Encoding": "gzip"}) as resp:
+        await resp.read()
+        figures.gzip_size = int(resp.headers.get("Content-Length", figures.size))
+    sent += 1
 
     await asyncio.sleep(STATS_FLUSH_S)
     own = db.statements - own_before
@@ -269,7 +274,7 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
     )
     head = (
         f"  {'route':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p50 c=1':>8}"
-        f" {'bytes':>9} {'CPU ms/req':>10} {'srv CPU':>7} {'DB CPU ms':>9}"
+        f" {'bytes':>9} {'gzip':>8} {'CPU ms/req':>10} {'srv CPU':>7} {'DB CPU ms':>9}"
         f" {'stmts/req':>13} {'xacts/req':>9}"
     )
     print(head)
@@ -284,14 +289,17 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
         db_cpu = "n/a" if f.db_cpu_ms is None else f"{f.db_cpu_ms:.3f}"
         print(
             f"  {f.route:<42} {f.rps:>8,.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f}"
-            f" {f.seq_p50_ms:>8.2f} {f.size:>9,} {f.cpu_ms:>10.3f} {f.cpu_share:>6.0%}"
+            f" {f.seq_p50_ms:>8.2f} {f.size:>9,} {f.gzip_size:>8,}"
+            f" {f.cpu_ms:>10.3f} {f.cpu_share:>6.0%}"
             f" {db_cpu:>9} {stmts:>13} {xacts:>9}"
         )
         bad = {code: n for code, n in f.statuses.items() if code != 200}
         if bad:
             print(f"  {'':<42} non-200 answers: {dict(sorted(bad.items()))}")
     print(
-        "\n  p50 c=1: one request at a time. CPU ms/req: the API's process tree."
+        "\n  bytes: the answer as sent without compression; gzip: as sent to a client that asks"
+        " for gzip (browsers do).\n  p50 c=1: one request at a time."
+        " CPU ms/req: the API's process tree."
         " srv CPU: its CPU per wall second (well below\n  100%: the client or PostgreSQL,"
         " sharing the machine, is the limit). DB CPU ms: the API's PostgreSQL backends"
         " per request\n  (n/a when the server is not local). stmts/req: from Server-Timing"
@@ -306,9 +314,11 @@ def report(results: list[Figures], by_size: dict[str, list[str]]) -> None:
         ("page", f"{page.seq_p50_ms:.2f} ms, {page.cpu_ms:.2f} ms CPU",
          f"{ratio(ORIGINAL_PAGE_MS, page.seq_p50_ms)} faster,"
          f" {ratio(ORIGINAL_PAGE_CPU_MS, page.cpu_ms)} less CPU"),
-        ("timeline", f"{timeline.seq_p50_ms:.2f} ms, {timeline.size / 1e3:,.1f} kB",
+        ("timeline", f"{timeline.seq_p50_ms:.2f} ms, {timeline.size / 1e3:,.1f} kB"
+         f" ({timeline.gzip_size / 1e3:,.1f} kB gzip)",
          f"{ratio(ORIGINAL_TIMELINE_MS, timeline.seq_p50_ms)} faster,"
-         f" {ratio(ORIGINAL_TIMELINE_BYTES, timeline.size)} smaller"),
+         f" {ratio(ORIGINAL_TIMELINE_BYTES, timeline.size)} smaller"
+         f" ({ratio(ORIGINAL_TIMELINE_BYTES, timeline.gzip_size)} with gzip)"),
         ("badge", f"{badge.seq_p50_ms:.2f} ms, {badge.rps:,.0f} req/s",
          f"{ratio(ORIGINAL_BADGE_MS, badge.seq_p50_ms)} faster,"
          f" {ratio(badge.rps, ORIGINAL_BADGE_RPS)} the throughput"),
