@@ -193,10 +193,10 @@ win AS (
       FROM eps
      CROSS JOIN edges g
      CROSS JOIN LATERAL (
-        SELECT coalesce(sum(r.secs) FILTER (WHERE r.ok), 0) AS available,
-               sum(r.secs) AS covered
-          FROM (SELECT w.status <> 'down' AS ok, date_part('epoch', w.e_at - w.s_at) AS secs
-                  FROM covered_runs(eps.endpoint_id, g.a, g.b) w) r
+        SELECT coalesce(date_part('epoch', sum(r.e_at - r.s_at)
+                                           FILTER (WHERE r.status <> 'down')), 0) AS available,
+               date_part('epoch', sum(r.e_at - r.s_at)) AS covered
+          FROM covered_runs(eps.endpoint_id, g.a, g.b) r
      ) x
      WHERE x.covered IS NOT NULL
 ), daily AS (
