@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 import re
-import uuid
 from collections.abc import Iterator
 from types import ModuleType
 
 import psycopg
 import pytest
+
+from tests.conftest import cloned_database
 
 MODULES = ["services.api.queries", "services.checker.queries", "shared.queries"]
 _NAMED = re.compile(r"%\((\w+)\)s")
@@ -56,14 +57,8 @@ def to_dollar(sql: str) -> str:
 @pytest.fixture(scope="module")
 def schema_url(pg_server: str, template_db: str) -> Iterator[str]:
     """One migrated database for every statement of this module (nothing is written)."""
-    from tests.conftest import _with_db
-
-    name = f"uptimatum_stmt_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield _with_db(pg_server, name)
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with cloned_database(pg_server, template_db, "uptimatum_stmt") as url:
+        yield url
 
 
 def test_there_are_statements_to_check():
