@@ -80,6 +80,15 @@ _TYPE_WORDS = {
     "float": "a number",
 }
 _AT = re.compile(r"^(.*) - at `\$(.*)`$")
+# What a field must look like, where msgspec can only say "invalid".
+_FORMATS = {
+    "slug": "must be 1-100 characters of a-z, 0-9 and '-', not starting or ending with '-'",
+}
+_CHOICES = {
+    "status": "investigating, identified, monitoring or resolved",
+    "style": "flat or flat-square",
+    "method": "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+}
 
 
 def reword(message: str, field: str | None = None) -> str:
@@ -97,6 +106,10 @@ def reword(message: str, field: str | None = None) -> str:
         text = text.replace(f"be {word},", f"be {plain},").replace(f"not {word}", f"not {plain}")
         text = text.replace(f"be {word} | ", f"be {plain} or ")
     text = text.replace("`", "")
+    if field in _FORMATS and text == "has an invalid format":
+        text = _FORMATS[field]
+    elif field in _CHOICES and text.startswith("has an invalid value"):
+        text = f"{text}: expected {_CHOICES[field]}"
     if field is None:
         return "the request body " + text if text.startswith("must") else text
     if text.startswith(("must", "has")):

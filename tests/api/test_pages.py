@@ -194,3 +194,18 @@ async def test_validation_messages_name_the_field(api):
     assert "colour" in r.json()["error"]
     r = await api.post("/api/pages", json={"name": "x"}, headers=AUTH)
     assert "slug" in r.json()["error"]
+
+
+async def test_messages_say_what_a_valid_value_looks_like(api):
+    r = await api.post("/api/pages", json={"slug": "Not OK", "name": "x"}, headers=AUTH)
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("slug must be 1-100 characters of a-z, 0-9 and '-'")
+    await make_page(api)
+    r = await api.get("/badge/acme", params={"style": "plastic"})
+    assert r.status_code == 400
+    assert "flat or flat-square" in r.json()["error"]
+    r = await api.post(
+        "/api/incidents", json={"page_id": 1, "title": "t", "status": "fixed"}, headers=AUTH
+    )
+    assert r.status_code == 400
+    assert "investigating, identified, monitoring or resolved" in r.json()["error"]
