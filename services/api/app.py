@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import cast
 
@@ -26,6 +26,7 @@ from shared.db import create_pool, start_timing
 from shared.settings import Settings, load_settings
 
 MAX_BODY = 64 * 1024
+WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 ROUTES = [
     health.health,
@@ -52,10 +53,16 @@ ROUTES = [
 
 
 class Observe:
-    """Outermost ASGI layer: one log line per request, and the ``Server-Timing`` header."""
+    """Outermost ASGI layer: one log line per request, and the ``Server-Timing`` header.
 
-    def __init__(self, app: ASGIApp) -> None:
+    A successful write empties this process's caches before its answer leaves, so
+    a client never reads back its own change stale (other replicas' caches age
+    out within seconds).
+    """
+
+    def __init__(self, app: ASGIApp, on_write: Callable[[], None]) -> None:
         self.app = app
+        self.on_write = on_write
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,6 +78,8 @@ class Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if method in WRITES and 200 <= status < 300:
+                    self.on_write()
                 headers = [
                     *message.get("headers", ()),
                     (b"server-timing", timing.header().encode()),
@@ -150,8 +159,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    app.asgi_handler = Observe(app.asgi_handler)
+    app.asgi_handler = Observe(app.asgi_handler, on_write=lambda: _clear_caches(app.state))
     return app
+
+
+def _clear_caches(state: State) -> None:
+    state.badges.clear()
+    state.long_uptimes.clear()
 
 
 # Dependencies: what lives in app.state, handed to handlers by name.

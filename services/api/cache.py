@@ -23,6 +23,9 @@ class TTLCache(Generic[T]):
             return None
         return entry[1]
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def put(self, key: Any, value: T) -> T:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()

@@ -9,7 +9,7 @@ import pytest
 
 from services.api.routes.badges import CACHE_SECONDS
 from shared.badge import BADGE_COLORS
-from tests.api.conftest import ago, insert_check, make_endpoint, make_page
+from tests.api.conftest import AUTH, ago, insert_check, make_endpoint, make_page
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -145,3 +145,14 @@ async def test_badge_is_cached_only_briefly(api, db):
     await asyncio.sleep(CACHE_SECONDS + 0.2)
     fresh = await api.get("/badge/acme")
     assert visible_texts(fresh.text)[1].startswith("down")
+
+
+async def test_a_write_through_this_api_shows_at_once(api):
+    await make_page(api, "acme", "Acme")
+    assert visible_texts((await api.get("/badge/acme")).text)[0] == "Acme"
+    r = await api.patch("/api/pages/acme", json={"name": "Renamed"}, headers=AUTH)
+    assert r.status_code == 200
+    assert visible_texts((await api.get("/badge/acme")).text)[0] == "Renamed"
+    r = await api.delete("/api/pages/acme", headers=AUTH)
+    assert r.status_code == 200
+    assert (await api.get("/badge/acme")).status_code == 404

@@ -44,6 +44,10 @@ class BadgeCache:
         self.facts: TTLCache[dict[str, Any]] = TTLCache(ttl)
         self.rendered: TTLCache[Badge] = TTLCache(ttl)
 
+    def clear(self) -> None:
+        self.facts.clear()
+        self.rendered.clear()
+
 
 def page_status(row: dict[str, Any]) -> str | None:
     if row["down"]:
