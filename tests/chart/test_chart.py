@@ -57,7 +57,6 @@ def test_schema_rejects_bad_values(values: dict[str, Any]) -> None:
 
 
 INCONSISTENT_VALUES = {
-    "timeout above interval": {"config": {"checkInterval": 10, "checkTimeout": 20}},
     "autoscaler min above max": {
         "api": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}
     },
