@@ -56,13 +56,13 @@ async def delete_expired(link: Executor, cutoff: datetime) -> int:
         await asyncio.sleep(PAUSE)
 
 
-async def roll_up(link: Executor) -> int:
-    """Roll up every endpoint's missing closed days, a batch of endpoints at a time."""
+async def roll_up(link: Executor, *, batch: int = ROLLUP_BATCH) -> int:
+    """Roll up every endpoint's missing closed days, ``batch`` endpoints at a time."""
     # JIT off (and UTC) for this session: compiling the rollup costs more than running it.
     await link.execute(SESSION_DEFAULTS)
     after, written = 0, 0
     while True:
-        cur = await link.execute(ROLLUP_DAYS, {"after_id": after, "batch": ROLLUP_BATCH})
+        cur = await link.execute(ROLLUP_DAYS, {"after_id": after, "batch": batch})
         row = await cur.fetchone()
         if row is None or row[0] is None:
             return written

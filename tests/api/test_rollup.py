@@ -16,7 +16,6 @@ import psycopg
 
 from services.api.routes.pages import LONG_CACHE_FROM
 from services.checker.retention import roll_up, run_retention
-from shared.queries import ROLLUP_DAYS
 from tests.api.conftest import insert_check, make_endpoint, make_page
 from tests.api.test_uptime import statements
 
@@ -183,13 +182,7 @@ async def test_rollup_is_idempotent_and_race_safe(api, db, settings):
         async with await psycopg.AsyncConnection.connect(
             settings.conninfo(), autocommit=True
         ) as conn:
-            written, after = 0, 0
-            while True:
-                cur = await conn.execute(ROLLUP_DAYS, {"after_id": after, "batch": batch})
-                row = await cur.fetchone()
-                if row is None or row[0] is None:
-                    return written
-                after, written = row[0], written + row[1]
+            return await roll_up(conn, batch=batch)
 
     # four replicas at once, in different batch sizes: no error, no deadlock
     results = await asyncio.gather(*(fill(b) for b in (1, 2, 3, 100)))
