@@ -26,6 +26,7 @@ from shared.db import create_pool, start_timing
 from shared.settings import Settings, load_settings
 
 MAX_BODY = 64 * 1024
+DRAIN_LIMIT = 16 * 1024 * 1024  # a refused body is read this far so the 413 arrives
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 ROUTES = [
@@ -78,6 +79,8 @@ class Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if status == 413:
+                    await _drain(receive)
                 if method in WRITES and 200 <= status < 300:
                     self.on_write()
                 headers = [
@@ -95,6 +98,24 @@ class Observe:
             logger.bind(method=method, path=path, status=status, duration_ms=round(ms, 2)).info(
                 "{} {} {} {:.1f} ms", method, path, status, ms
             )
+
+
+async def _drain(receive: Receive) -> None:
+    """Read the rest of a refused body before answering 413.
+
+    A server that answers while the client is still sending and then closes with
+    unread data makes the kernel reset the connection, and the client often sees
+    that reset instead of the 413. Reading (and dropping) up to DRAIN_LIMIT bytes
+    lets every ordinary oversized request get its answer; beyond that we stop.
+    """
+    seen = 0
+    while seen < DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _log_write_access(settings: Settings) -> None:

@@ -303,3 +303,24 @@ async def test_recovers_when_the_database_comes_back(settings):
         assert status == 200
         assert (await client.get("/ready")).status_code == 200
     await proxy.stop()
+
+
+@pytest.mark.parametrize("size", [70_000, 1_000_000, 5_000_000])
+async def test_an_oversized_body_gets_its_413_not_a_reset(api, db, size):
+    body = b'{"slug": "a", "name": "' + b"x" * size + b'"}'
+    for _ in range(3):  # a server that answers mid-upload and closes resets the client
+        r = await api.post(
+            "/api/pages", content=body, headers={**AUTH, "Content-Type": "application/json"}
+        )
+        assert r.status_code == 413
+        assert "error" in r.json()
+
+    async def chunks():
+        for _ in range(size // 10_000 + 1):
+            yield b"x" * 10_000
+
+    r = await api.post(
+        "/api/pages", content=chunks(), headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 413
+    assert await (await db.execute("SELECT count(*) FROM pages")).fetchone() == (0,)
