@@ -71,6 +71,8 @@ class Observe:
             return
         http = cast("HTTPScope", scope)
         method, path = http["method"], http["path"]
+        if method == "HEAD":  # a GET without its body (curl -I, HEAD monitors)
+            scope = cast("Scope", {**http, "method": "GET"})
         started = time.perf_counter()
         timing = start_timing()
         status = 0
@@ -88,6 +90,8 @@ class Observe:
                     (b"server-timing", timing.header().encode()),
                 ]
                 message = {**message, "headers": headers}
+            elif method == "HEAD" and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:

@@ -324,3 +324,13 @@ async def test_an_oversized_body_gets_its_413_not_a_reset(api, db, size):
     )
     assert r.status_code == 413
     assert await (await db.execute("SELECT count(*) FROM pages")).fetchone() == (0,)
+
+
+async def test_head_is_a_get_without_the_body(api):
+    await api.post("/api/pages", json={"slug": "acme", "name": "Acme"}, headers=AUTH)
+    for path in ("/health", "/ready", "/badge/acme", "/api/pages/acme", "/badge/nope"):
+        get, head = await api.get(path), await api.head(path)
+        assert head.status_code == get.status_code, path
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers["content-length"] == str(len(get.content))
