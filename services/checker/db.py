@@ -28,6 +28,23 @@ KEEPALIVES: dict[str, Any] = {
 }
 
 
+async def connect(conninfo: str) -> psycopg.AsyncConnection[Any]:
+    """An autocommit connection as every checker loop opens it (named, with keepalives)."""
+    return await psycopg.AsyncConnection.connect(
+        conninfo,
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT,
+        application_name=APPLICATION_NAME,
+        **KEEPALIVES,
+    )
+
+
+def first_line(exc: BaseException) -> str:
+    """A database error for a log line: its first line, at most 200 characters."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
 class Link:
     def __init__(self, conninfo: str, *, name: str, metrics: Metrics) -> None:
         self._conninfo = conninfo
@@ -41,13 +58,7 @@ class Link:
         """Send one statement (one round trip); a broken connection is dropped and re-made."""
         conn = self._conn
         if conn is None or conn.closed:
-            conn = self._conn = await psycopg.AsyncConnection.connect(
-                self._conninfo,
-                autocommit=True,
-                connect_timeout=CONNECT_TIMEOUT,
-                application_name=APPLICATION_NAME,
-                **KEEPALIVES,
-            )
+            conn = self._conn = await connect(self._conninfo)
         self._metrics.round_trips.inc()
         try:
             return await conn.execute(query, params)

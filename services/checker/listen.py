@@ -8,15 +8,15 @@ costs latency, never correctness: the scheduler wakes every few seconds anyway.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 import psycopg
 from loguru import logger
 
 from services.checker import queries
-from services.checker.db import APPLICATION_NAME, KEEPALIVES
+from services.checker.db import connect, first_line
 from services.checker.metrics import Metrics
+from services.checker.stop import sleep
 
 PING_EVERY = 10.0  # seconds without a notification before the connection is proven alive
 MAX_BACKOFF = 5.0
@@ -36,18 +36,12 @@ class Listener:
         lost = False
         while not stop.is_set():
             try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo,
-                    autocommit=True,
-                    connect_timeout=3,
-                    application_name=APPLICATION_NAME,
-                    **KEEPALIVES,
-                )
+                conn = await connect(self._conninfo)
             except psycopg.OperationalError as exc:
                 if not lost:
-                    logger.warning("LISTEN connection failed ({}); retrying", _short(exc))
+                    logger.warning("LISTEN connection failed ({}); retrying", first_line(exc))
                     lost = True
-                await _sleep(stop, backoff)
+                await sleep(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
             try:
@@ -64,8 +58,8 @@ class Listener:
             except psycopg.OperationalError as exc:
                 self.connected = False
                 lost = True
-                logger.warning("LISTEN connection lost ({}); reconnecting", _short(exc))
-                await _sleep(stop, backoff)
+                logger.warning("LISTEN connection lost ({}); reconnecting", first_line(exc))
+                await sleep(stop, backoff)
 
     async def _listen(self, conn: psycopg.AsyncConnection) -> None:
         while True:
@@ -74,13 +68,3 @@ class Listener:
                 self._on_change(int(payload) if payload.isdigit() else None)
             self._metrics.round_trips.inc()
             await conn.execute(queries.PING)
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-
-
-def _short(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

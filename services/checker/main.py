@@ -9,7 +9,6 @@ event. Probes run as tasks; results go to the batched writer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import signal
@@ -22,12 +21,13 @@ import psycopg
 from loguru import logger
 
 from services.checker.claim import claim_due, hand_back
-from services.checker.db import Link
+from services.checker.db import Link, first_line
 from services.checker.listen import Listener
 from services.checker.metrics import Metrics, metrics_app, serve_metrics
 from services.checker.probe import Claim, Result, new_session, probe
 from services.checker.record import Writer
 from services.checker.retention import RetentionJob
+from services.checker.stop import sleep
 from shared.settings import Settings
 
 MAX_SLEEP = 2.0  # never sleep longer than this between claims: a lost NOTIFY costs <= 2 s
@@ -110,12 +110,12 @@ class Checker:
                     backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF)
                     logger.debug("claim failed: {!r}", exc)
                     self._db_failed(exc)
-                    await self._sleep(stop, backoff)
+                    await sleep(stop, backoff)
                     continue
                 except psycopg.Error as exc:  # e.g. migrations not applied yet
                     backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF)
                     logger.error("claiming failed: {}", exc)
-                    await self._sleep(stop, backoff)
+                    await sleep(stop, backoff)
                     continue
                 backoff = 0.0
                 self._db_ok()
@@ -149,7 +149,7 @@ class Checker:
             # replicas on the same schedule take turns winning the claims.
             gap = MIN_GAP * random.uniform(0.75, 1.25) - (time.monotonic() - last_claim)
             if gap > 0 and not stop.is_set():
-                await self._sleep(stop, gap)
+                await sleep(stop, gap)
 
     def _start(self, claim: Claim) -> None:
         task = asyncio.create_task(self._probe(claim))
@@ -179,7 +179,7 @@ class Checker:
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Drop status series of endpoints this replica stopped probing."""
         while not stop.is_set():
-            await self._sleep(stop, 30.0)
+            await sleep(stop, 30.0)
             self.metrics.prune()
 
     def _changed(self, endpoint_id: int | None) -> None:
@@ -239,19 +239,10 @@ class Checker:
             for w in waiters:
                 w.cancel()
 
-    @staticmethod
-    async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
-
     def _db_failed(self, exc: BaseException) -> None:
         if self._db_failing_since is None:
             self._db_failing_since = time.monotonic()
-            first = str(exc).strip().splitlines()
-            logger.warning(
-                "database unavailable ({}); retrying with backoff",
-                first[0][:200] if first else type(exc).__name__,
-            )
+            logger.warning("database unavailable ({}); retrying with backoff", first_line(exc))
 
     def _db_ok(self) -> None:
         if self._db_failing_since is not None:

@@ -11,7 +11,7 @@ import psycopg
 from loguru import logger
 
 from services.checker import queries
-from services.checker.db import Link
+from services.checker.db import Link, first_line
 from services.checker.metrics import Metrics
 from services.checker.probe import Result
 
@@ -114,7 +114,7 @@ class Writer:
             self._failing_since = time.monotonic()
             logger.warning(
                 "cannot write results ({}); keeping {} and retrying",
-                _short(exc),
+                first_line(exc),
                 len(self._pending),
             )
 
@@ -138,8 +138,3 @@ def _unique_batches(results: list[Result]) -> Iterator[list[Result]]:
 def _minus(results: list[Result], done: list[Result]) -> list[Result]:
     ids = {id(r) for r in done}
     return [r for r in results if id(r) not in ids]
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

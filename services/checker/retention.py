@@ -15,7 +15,6 @@ race-safe anyway: the API fills missing days of a page too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, LiteralString, Protocol
 
@@ -26,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from services.checker import queries
 from services.checker.db import Link
 from services.checker.metrics import Metrics
+from services.checker.stop import sleep
 from shared.queries import ROLLUP_DAYS, SESSION_DEFAULTS
 from shared.settings import Settings
 
@@ -116,12 +116,12 @@ class RetentionJob:
                     self._done_for = now.date()
             except psycopg.OperationalError as exc:
                 logger.warning("retention could not run ({}); retrying in a minute", exc)
-                await _sleep(stop, 60)
+                await sleep(stop, 60)
                 continue
             finally:
                 await link.close()  # and with it the advisory lock
             if not held:
-                await _sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
+                await sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
 
     async def _run_once(
         self, link: Link, now: datetime, cleanup: bool, stop: asyncio.Event
@@ -143,15 +143,10 @@ class RetentionJob:
                 cutoff=cutoff.isoformat(timespec="seconds"),
             )
         # Keep the lock (and so the job) to ourselves until the hour is over.
-        await _sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
+        await sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))
         return True
 
 
 def _seconds_to_next_hour(now: datetime) -> float:
     nxt = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     return max((nxt - now).total_seconds(), 1.0)
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
