@@ -32,6 +32,10 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
         raise ApiError(401, "this needs the header 'Authorization: Bearer <ADMIN_TOKEN>'")
 
 
+# Spread into every POST, PATCH and DELETE route: the guard and its OpenAPI requirement.
+WRITE: dict[str, Any] = {"guards": [require_admin], "security": ADMIN_SECURITY}
+
+
 def strict_body(
     kind: type[msgspec.Struct],
 ) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:

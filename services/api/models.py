@@ -187,5 +187,10 @@ def check_from_row(row: dict[str, Any], prefix: str = "", endpoint_id: int = 0) 
     )
 
 
+def endpoint_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The Endpoint fields of a result row, by name."""
+    return {f: row[f] for f in Endpoint.__struct_fields__}
+
+
 def endpoint_from_row(row: dict[str, Any]) -> Endpoint:
-    return Endpoint(**{f: row[f] for f in Endpoint.__struct_fields__})
+    return Endpoint(**endpoint_fields(row))

@@ -11,7 +11,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import UNSET
 
 from services.api import queries as q
-from services.api.auth import ADMIN_SECURITY, require_admin, strict_body
+from services.api.auth import WRITE, strict_body
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors, parse_id
 from services.api.models import (
@@ -26,26 +26,18 @@ from shared.db import execute, fetch_one, fetch_tuples
 from shared.settings import Settings
 from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
-WRITE: dict[str, Any] = {"guards": [require_admin], "security": ADMIN_SECURITY}
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 EndpointId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many checks (1 to 1,000)")]
-_FIELDS = (
-    "page_id",
-    "name",
-    "url",
-    "method",
-    "interval",
-    "timeout",
-    "expected_status",
-    "degraded_threshold_ms",
-    "keyword",
-    "active",
-)
 
 
 def _not_found(endpoint_id: int) -> ApiError:
     return ApiError(404, f"no endpoint with id {endpoint_id}")
+
+
+def _given(data: EndpointCreate | EndpointUpdate) -> dict[str, Any]:
+    """The fields of a request body that were sent (or have a default), by name."""
+    return {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
 
 
 def validate(values: dict[str, Any]) -> dict[str, Any]:
@@ -126,21 +118,12 @@ async def create_endpoint(
     pool: Pool,
     settings: NamedDependency[Settings],
 ) -> Endpoint:
-    interval = settings.check_interval if data.interval is UNSET else data.interval
     values = {
-        "page_id": data.page_id,
-        "name": data.name,
-        "url": data.url,
-        "method": data.method,
-        "interval": interval,
-        "timeout": min(settings.check_timeout, interval) if data.timeout is UNSET else data.timeout,
-        "expected_status": (
-            list(DEFAULT_EXPECTED_STATUS) if data.expected_status is UNSET else data.expected_status
-        ),
-        "degraded_threshold_ms": data.degraded_threshold_ms,
-        "keyword": data.keyword,
-        "active": data.active,
+        "interval": settings.check_interval,
+        "expected_status": list(DEFAULT_EXPECTED_STATUS),
+        **_given(data),
     }
+    values.setdefault("timeout", min(settings.check_timeout, values["interval"]))
     rows = await execute(pool, q.INSERT_ENDPOINT, validate(values))
     return endpoint_from_row(rows[0])
 
@@ -162,8 +145,8 @@ async def update_endpoint(
     current = await fetch_one(pool, q.GET_ENDPOINT, {"id": ident})
     if current is None:
         raise _not_found(ident)
-    values = {f: current[f] for f in _FIELDS}
-    values.update({f: getattr(data, f) for f in _FIELDS if getattr(data, f) is not UNSET})
+    values = {f: current[f] for f in EndpointUpdate.__struct_fields__}
+    values.update(_given(data))
     rows = await execute(pool, q.UPDATE_ENDPOINT, {**validate(values), "id": ident})
     if not rows:  # deleted meanwhile
         raise _not_found(ident)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import delete, get, patch, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import UNSET
 
 from services.api import queries as q
-from services.api.auth import ADMIN_SECURITY, require_admin, strict_body
+from services.api.auth import WRITE, strict_body
 from services.api.deps import Pool
 from services.api.errors import MAX_ID, ApiError, errors, parse_id
 from services.api.models import Incident, IncidentCreate, IncidentUpdate, Success
 from shared.db import execute, fetch_all
 
-WRITE: dict[str, Any] = {"guards": [require_admin], "security": ADMIN_SECURITY}
 IncidentId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
 PageId = Annotated[
     int,

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from services.api import queries as q
-from services.api.auth import ADMIN_SECURITY, require_admin, strict_body
+from services.api.auth import WRITE, strict_body
 from services.api.cache import TTLCache, as_float
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors
@@ -23,6 +23,7 @@ from services.api.models import (
     Success,
     Uptimes,
     check_from_row,
+    endpoint_fields,
 )
 from shared.db import execute, fetch_all, fetch_tuples
 
@@ -31,7 +32,6 @@ Long = dict[int, tuple[float | None, float | None, float | None]]
 LONG_TTL = 5.0  # seconds a large page's 7/30/90-day figures are reused
 LONG_CACHE_FROM = 50  # active endpoints: smaller pages are always computed afresh
 
-WRITE: dict[str, Any] = {"guards": [require_admin], "security": ADMIN_SECURITY}
 Hours = Annotated[
     int, QueryParameter(ge=1, le=2160, description="How many hours back (1 to 2,160)")
 ]
@@ -101,20 +101,10 @@ def _page_endpoint(row: dict[str, Any], long: tuple[Any, Any, Any] | None) -> Pa
     latest = check_from_row(row, "l_", row["id"]) if row["l_id"] is not None else None
     day = row["uptime_24h"]
     d7, d30, d90 = long or (None, None, None)
+    fields = endpoint_fields(row)
+    fields["status"] = row["status"] or (latest.status if latest else None)
     return PageEndpoint(
-        id=row["id"],
-        page_id=row["page_id"],
-        name=row["name"],
-        url=row["url"],
-        method=row["method"],
-        interval=row["interval"],
-        timeout=row["timeout"],
-        expected_status=row["expected_status"],
-        degraded_threshold_ms=row["degraded_threshold_ms"],
-        keyword=row["keyword"],
-        active=row["active"],
-        created_at=row["created_at"],
-        status=row["status"] or (latest.status if latest else None),
+        **fields,
         latest=latest,
         uptime="100.00" if day is None else f"{day:.2f}",
         uptimes=Uptimes(h24=as_float(day), d7=d7, d30=d30, d90=d90),
