@@ -12,7 +12,7 @@ SESSION_DEFAULTS = (
 # -- daily uptime rollups ------------------------------------------------------
 #
 # uptime_daily holds, per endpoint and closed UTC day, the day's available and
-# covered seconds under the uptime rule (README "Uptime"; the SQL function
+# covered seconds under the uptime rule (services/api/README.md, "Uptime"; the SQL function
 # covered_runs, migrations/0005, is where it is stated): a run's coverage,
 # clipped to the day. A day D is closed once now() >= D + 1 day +
 # 5 minutes: by then every result checked before midnight has been flushed,

@@ -1,4 +1,4 @@
-"""The migrations build the schema DESIGN.md describes, and roll back cleanly."""
+"""The migrations build the schema services/README.md describes, and roll back cleanly."""
 
 import psycopg
 import pytest

@@ -3,7 +3,7 @@
 Parameters are named (``%(slug)s``) and cast where PostgreSQL could not infer
 their type, so that each statement PREPAREs on its own (tests/test_statements.py).
 
-Uptime is time-weighted (README, "Uptime"): a history row covers
+Uptime is time-weighted (services/api/README.md, "Uptime"): a history row covers
 ``[first_checked_at, last_checked_at + interval)``, clipped to the window, to
 now() and to the start of the endpoint's next row; up and degraded time count
 as available, uncovered time counts neither way.

@@ -118,12 +118,12 @@ def test_every_value_has_a_comment() -> None:
 
 
 def test_readme_values_table_lists_every_value() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Kubernetes", 1)[1].split("\n## ", 1)[0]
+    readme = (CHART / "README.md").read_text()
+    section = readme.split("\n## Values\n", 1)[1].split("\n## ", 1)[0]
     with helm_python.Chart.load(CHART) as chart:
         defaults = chart.values
     missing = [p for p in _leaves(defaults) if f"`{p}`" not in section]
-    assert not missing, f"README's Kubernetes values table lacks {missing}"
+    assert not missing, f"the chart README's values table lacks {missing}"
 
 
 def test_notes_tell_how_to_reach_the_api_docs_badge_and_token() -> None:
