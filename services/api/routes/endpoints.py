@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from msgspec import UNSET
 
 from services.api import queries as q
@@ -22,12 +22,13 @@ from services.api.models import (
     Success,
     endpoint_from_row,
 )
+from services.api.params import IdPath
 from shared.db import execute, fetch_one, fetch_tuples
 from shared.settings import Settings
 from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-EndpointId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
+EndpointId = IdPath
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many checks (1 to 1,000)")]
 
 

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import delete, get, patch, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody
 from msgspec import UNSET
 
 from services.api import queries as q
 from services.api.auth import WRITE, strict_body
 from services.api.deps import Pool
-from services.api.errors import MAX_ID, ApiError, errors, parse_id
+from services.api.errors import ApiError, errors, parse_id
 from services.api.models import Incident, IncidentCreate, IncidentUpdate, Success
+from services.api.params import IdPath, PageIdQuery
 from shared.db import execute, fetch_all
 
-IncidentId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
-PageId = Annotated[
-    int,
-    QueryParameter(ge=1, le=MAX_ID, description="The page's id (a positive 64-bit integer)"),
-]
+IncidentId = IdPath
 
 
 def _not_found(incident_id: int) -> ApiError:
@@ -32,8 +27,9 @@ def _not_found(incident_id: int) -> ApiError:
     summary="A page's incidents, newest first (an unknown page has none)",
     responses=errors(400),
 )
-async def list_incidents(page_id: PageId, pool: Pool) -> list[Incident]:
-    rows = await fetch_all(pool, q.LIST_INCIDENTS, {"page_id": page_id})
+async def list_incidents(page_id: PageIdQuery, pool: Pool) -> list[Incident]:
+    ident = parse_id(page_id, "page_id")
+    rows = await fetch_all(pool, q.LIST_INCIDENTS, {"page_id": ident})
     return [Incident(**row) for row in rows]
 
 
