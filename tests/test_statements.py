@@ -23,13 +23,8 @@ _UTILITY = ("LISTEN", "UNLISTEN", "SET", "NOTIFY", "RESET")
 
 
 def _modules() -> list[ModuleType]:
-    found = []
-    for name in MODULES:
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError:
-            continue
-    return found
+    """Every module of MODULES; one that cannot be imported fails the run (never skipped)."""
+    return [importlib.import_module(name) for name in MODULES]
 
 
 def _statements() -> list[tuple[str, str]]:
@@ -59,6 +54,14 @@ def schema_url(pg_server: str, template_db: str) -> Iterator[str]:
     """One migrated database for every statement of this module (nothing is written)."""
     with cloned_database(pg_server, template_db, "uptimatum_stmt") as url:
         yield url
+
+
+def test_a_queries_module_that_cannot_be_imported_fails(monkeypatch):
+    monkeypatch.setattr(f"{__name__}.MODULES", [*MODULES, "services.no_such_service.queries"])
+    with pytest.raises(ModuleNotFoundError):
+        _modules()
+    with pytest.raises(ModuleNotFoundError):
+        _statements()
 
 
 def test_there_are_statements_to_check():
