@@ -169,6 +169,16 @@ class IncidentUpdate(In):
     status: IncidentStatus | UnsetType = UNSET
 
 
+def sent_fields(data: In) -> dict[str, Any]:
+    """The fields of a request body that were sent (or have a default), by name."""
+    return {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
+
+
+def patch_of(fields: dict[str, Any]) -> str:
+    """The ``%(patch)s`` of an UPDATE_* statement: the fields to set, as a JSON object."""
+    return msgspec.json.encode(fields).decode()
+
+
 def check_from_row(row: dict[str, Any], prefix: str = "", endpoint_id: int = 0) -> Check:
     """A Check from a result row; ``prefix`` when its columns are prefixed (``l_``)."""
     return Check(

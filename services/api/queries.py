@@ -30,10 +30,24 @@ INSERT_PAGE = (
     " RETURNING " + _PAGE_COLUMNS
 )
 
+# PATCH: one UPDATE sets the fields it was sent (%(patch)s, a JSON object) and
+# keeps the others: jsonb_populate_record(row, patch) is the row with the sent
+# keys replaced, read from the row being updated, so when a concurrent PATCH
+# changed it first the statement re-reads that newer version and keeps its
+# change. The CHECK constraints validate the merged row; nothing is written on a
+# refusal. A new patchable column is one more name in its _*_PATCHABLE list.
+# The page is found by its slug as the statement began, so a rename and a
+# concurrent slug change both stick.
+_PAGE_PATCHABLE = "slug, name"
+
 UPDATE_PAGE = (
-    "UPDATE pages SET slug = COALESCE(%(new_slug)s::text, slug),"
-    " name = COALESCE(%(name)s::text, name)"
-    " WHERE slug = %(slug)s::text RETURNING " + _PAGE_COLUMNS
+    "UPDATE pages p SET ("
+    + _PAGE_PATCHABLE
+    + ") = (SELECT "
+    + _PAGE_PATCHABLE
+    + " FROM jsonb_populate_record(p, %(patch)s::jsonb))"
+    " WHERE p.id = (SELECT id FROM pages WHERE slug = %(slug)s::text)"
+    " RETURNING " + _PAGE_COLUMNS
 )
 
 DELETE_PAGE = "DELETE FROM pages WHERE slug = %(slug)s::text RETURNING id"
@@ -61,16 +75,29 @@ INSERT_ENDPOINT = (
     " RETURNING " + _ENDPOINT_COLUMNS + ", NULL::text AS status"
 )
 
-# PATCH validates the merged row in Python, then writes every column.
+# PATCH: as UPDATE_PAGE (the sent fields over the locked row; CHECK constraints
+# such as endpoints_timeout_range validate the merge).
+_ENDPOINT_PATCHABLE = (
+    "page_id, name, url, method, interval, timeout, expected_status, degraded_threshold_ms,"
+    " keyword, active"
+)
+
 UPDATE_ENDPOINT = (
-    "UPDATE endpoints AS e SET page_id = %(page_id)s::bigint, name = %(name)s::text,"
-    " url = %(url)s::text, method = %(method)s::text, interval = %(interval)s::int,"
-    " timeout = %(timeout)s::int, expected_status = %(expected_status)s::text[],"
-    " degraded_threshold_ms = %(degraded_threshold_ms)s::int, keyword = %(keyword)s::text,"
-    " active = %(active)s::bool"
+    "UPDATE endpoints AS e SET ("
+    + _ENDPOINT_PATCHABLE
+    + ") = (SELECT "
+    + _ENDPOINT_PATCHABLE
+    + " FROM jsonb_populate_record(e, %(patch)s::jsonb))"
     " WHERE e.id = %(id)s::bigint"
     " RETURNING " + _ENDPOINT_COLUMNS + ","
     " (SELECT s.status FROM endpoint_state s WHERE s.endpoint_id = e.id) AS status"
+)
+
+# Only after a refused PATCH: the merged values it would have written, for the message.
+ENDPOINT_PATCHED = (
+    "SELECT m.interval, m.timeout FROM endpoints e"
+    " CROSS JOIN LATERAL jsonb_populate_record(e, %(patch)s::jsonb) m"
+    " WHERE e.id = %(id)s::bigint"
 )
 
 DELETE_ENDPOINT = "DELETE FROM endpoints WHERE id = %(id)s::bigint RETURNING id"
@@ -275,17 +302,20 @@ INSERT_INCIDENT = (
     " RETURNING " + _INCIDENT_COLUMNS
 )
 
-# resolved_at is kept while the incident stays resolved, set when it becomes
-# resolved and cleared when it is reopened; updated_at always moves forward.
+# PATCH: as UPDATE_PAGE. resolved_at is kept while the incident stays resolved,
+# set when it becomes resolved and cleared when it is reopened; updated_at always
+# moves forward.
+_INCIDENT_PATCHABLE = "title, description, status"
+
 UPDATE_INCIDENT = (
-    "UPDATE incidents SET title = COALESCE(%(title)s::text, title),"
-    " description = CASE WHEN %(set_description)s::bool THEN %(description)s::text"
-    " ELSE description END,"
-    " status = COALESCE(%(status)s::text, status),"
-    " updated_at = greatest(now(), updated_at + interval '1 microsecond'),"
-    " resolved_at = CASE WHEN COALESCE(%(status)s::text, status) = 'resolved'"
-    " THEN COALESCE(resolved_at, now()) END"
-    " WHERE id = %(id)s::bigint RETURNING " + _INCIDENT_COLUMNS
+    "UPDATE incidents i SET ("
+    + _INCIDENT_PATCHABLE
+    + ", updated_at, resolved_at) = (SELECT "
+    + _INCIDENT_PATCHABLE
+    + ", greatest(now(), i.updated_at + interval '1 microsecond'),"
+    " CASE WHEN m.status = 'resolved' THEN coalesce(i.resolved_at, now()) END"
+    " FROM jsonb_populate_record(i, %(patch)s::jsonb) m)"
+    " WHERE i.id = %(id)s::bigint RETURNING " + _INCIDENT_COLUMNS
 )
 
 DELETE_INCIDENT = "DELETE FROM incidents WHERE id = %(id)s::bigint RETURNING id"

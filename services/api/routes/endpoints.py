@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
-from msgspec import UNSET
+from psycopg import errors as pg
 
 from services.api import queries as q
 from services.api.auth import WRITE, strict_body
@@ -21,12 +21,16 @@ from services.api.models import (
     EndpointUpdate,
     Success,
     endpoint_from_row,
+    patch_of,
+    sent_fields,
 )
 from services.api.params import IdPath
 from shared.db import execute, fetch_one, fetch_tuples
 from shared.settings import Settings
 from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
+# The CHECK constraint (migrations/0001) that refuses a timeout above the interval.
+TIMEOUT_RULE = "endpoints_timeout_range"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 EndpointId = IdPath
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many checks (1 to 1,000)")]
@@ -36,14 +40,34 @@ def _not_found(endpoint_id: int) -> ApiError:
     return ApiError(404, f"no endpoint with id {endpoint_id}")
 
 
-def _given(data: EndpointCreate | EndpointUpdate) -> dict[str, Any]:
-    """The fields of a request body that were sent (or have a default), by name."""
-    return {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
-
-
 def validate(values: dict[str, Any]) -> dict[str, Any]:
-    """The rules a msgspec type cannot say alone; returns the values as stored."""
-    url = values["url"]
+    """The rules of each given field a msgspec type cannot say alone; the values as stored.
+
+    A PATCH gives some fields only: the rules that join two of them (timeout
+    not above interval) are checked on the merged row by the database.
+    """
+    out = dict(values)
+    if "url" in out:
+        _check_url(out["url"])
+    if "method" in out:
+        out["method"] = out["method"].upper()
+        if out["method"] not in METHODS:
+            raise ApiError(
+                400, f"method must be one of {', '.join(METHODS)}, got {values['method']!r}"
+            )
+    if "timeout" in out and "interval" in out and out["timeout"] > out["interval"]:
+        raise _timeout_above_interval(out["interval"], out["timeout"])
+    if "expected_status" in out:
+        try:
+            out["expected_status"] = normalize_expected_status(out["expected_status"])
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
+    if "keyword" in out:
+        out["keyword"] = out["keyword"] or None
+    return out
+
+
+def _check_url(url: str) -> None:
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -57,24 +81,10 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
         or any(c.isspace() or ord(c) < 0x20 for c in url)
     ):
         raise ApiError(400, f"url must be an absolute http(s) URL with a host, got {url!r}")
-    method = values["method"].upper()
-    if method not in METHODS:
-        raise ApiError(400, f"method must be one of {', '.join(METHODS)}, got {values['method']!r}")
-    if values["timeout"] > values["interval"]:
-        raise ApiError(
-            400,
-            f"timeout ({values['timeout']} s) must not be above interval ({values['interval']} s)",
-        )
-    try:
-        expected = normalize_expected_status(values["expected_status"])
-    except ValueError as exc:
-        raise ApiError(400, str(exc)) from None
-    return {
-        **values,
-        "method": method,
-        "expected_status": expected,
-        "keyword": values["keyword"] or None,
-    }
+
+
+def _timeout_above_interval(interval: int, timeout: int) -> ApiError:
+    return ApiError(400, f"timeout ({timeout} s) must not be above interval ({interval} s)")
 
 
 @get(
@@ -122,7 +132,7 @@ async def create_endpoint(
     values = {
         "interval": settings.check_interval,
         "expected_status": list(DEFAULT_EXPECTED_STATUS),
-        **_given(data),
+        **sent_fields(data),
     }
     values.setdefault("timeout", min(settings.check_timeout, values["interval"]))
     rows = await execute(pool, q.INSERT_ENDPOINT, validate(values))
@@ -143,13 +153,17 @@ async def update_endpoint(
     pool: Pool,
 ) -> Endpoint:
     ident = parse_id(endpoint_id, "endpoint id")
-    current = await fetch_one(pool, q.GET_ENDPOINT, {"id": ident})
-    if current is None:
-        raise _not_found(ident)
-    values = {f: current[f] for f in EndpointUpdate.__struct_fields__}
-    values.update(_given(data))
-    rows = await execute(pool, q.UPDATE_ENDPOINT, {**validate(values), "id": ident})
-    if not rows:  # deleted meanwhile
+    params = {"id": ident, "patch": patch_of(validate(sent_fields(data)))}
+    try:
+        rows = await execute(pool, q.UPDATE_ENDPOINT, params)
+    except pg.CheckViolation as exc:
+        if exc.diag.constraint_name != TIMEOUT_RULE:
+            raise
+        merged = await fetch_one(pool, q.ENDPOINT_PATCHED, params)
+        if merged is None or merged["timeout"] <= merged["interval"]:  # changed meanwhile
+            raise ApiError(400, "timeout must not be above interval") from None
+        raise _timeout_above_interval(merged["interval"], merged["timeout"]) from None
+    if not rows:
         raise _not_found(ident)
     return endpoint_from_row(rows[0])
 

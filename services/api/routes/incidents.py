@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from litestar import delete, get, patch, post
 from litestar.params import JSONBody
-from msgspec import UNSET
 
 from services.api import queries as q
 from services.api.auth import WRITE, strict_body
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors, parse_id
-from services.api.models import Incident, IncidentCreate, IncidentUpdate, Success
+from services.api.models import (
+    Incident,
+    IncidentCreate,
+    IncidentUpdate,
+    Success,
+    patch_of,
+    sent_fields,
+)
 from services.api.params import IdPath, PageIdQuery
 from shared.db import execute, fetch_all
 
@@ -66,14 +72,10 @@ async def update_incident(
     pool: Pool,
 ) -> Incident:
     ident = parse_id(incident_id, "incident id")
-    params = {
-        "id": ident,
-        "title": data.title or None,
-        "set_description": data.description is not UNSET,
-        "description": data.description or None,
-        "status": data.status or None,
-    }
-    rows = await execute(pool, q.UPDATE_INCIDENT, params)
+    fields = sent_fields(data)
+    if "description" in fields:  # an empty description is stored as none
+        fields["description"] = fields["description"] or None
+    rows = await execute(pool, q.UPDATE_INCIDENT, {"id": ident, "patch": patch_of(fields)})
     if not rows:
         raise _not_found(ident)
     return Incident(**rows[0])

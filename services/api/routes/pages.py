@@ -24,6 +24,8 @@ from services.api.models import (
     Uptimes,
     check_from_row,
     endpoint_fields,
+    patch_of,
+    sent_fields,
 )
 from shared.db import execute, fetch_all, fetch_tuples
 
@@ -147,12 +149,7 @@ async def create_page(data: JSONBody[PageCreate], pool: Pool) -> Page:
     **WRITE,
 )
 async def update_page(slug: FromPath[str], data: JSONBody[PageUpdate], pool: Pool) -> Page:
-    params = {
-        "slug": slug,
-        "new_slug": data.slug or None,
-        "name": data.name or None,
-    }
-    rows = await execute(pool, q.UPDATE_PAGE, params)
+    rows = await execute(pool, q.UPDATE_PAGE, {"slug": slug, "patch": patch_of(sent_fields(data))})
     if not rows:
         raise _not_found(slug)
     return Page(**rows[0])
