@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 from psycopg.conninfo import make_conninfo
@@ -46,6 +47,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] | None = None
     cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    # Where people reach the API (https://status.example.com): session cookies are
+    # Secure when it is https, and cookie-authenticated writes must come from its origin.
+    public_url: str | None = None
+    audit_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36500)] = 365
 
     def __repr__(self) -> str:  # never print a password or the admin token
         shown = {
@@ -115,6 +120,13 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         expected = _EXPECTED.get(field) or _plain(str(exc).split(" - at ")[0])
         got = raw.get(field)
         raise SettingsError(f"{field.upper()}={got!r} is not valid: {expected}") from None
+    if settings.public_url is not None:
+        parts = urlsplit(settings.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(
+                f"PUBLIC_URL={settings.public_url!r} is not valid:"
+                " expected an absolute http(s) URL such as https://status.example.com"
+            )
     return settings
 
 

@@ -23,6 +23,9 @@ def test_schema_has_every_table(database_url):
         "checks",
         "incidents",
         "uptime_daily",
+        "api_keys",
+        "sessions",
+        "audit_log",
     }
 
 

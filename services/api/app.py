@@ -19,9 +19,11 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from loguru import logger
 from psycopg_pool import AsyncConnectionPool
 
+from services.api.audit import audit_middleware
+from services.api.auth import Access
 from services.api.cache import TTLCache
 from services.api.errors import EXCEPTION_HANDLERS
-from services.api.routes import badges, endpoints, health, incidents, pages
+from services.api.routes import audit, badges, endpoints, health, incidents, keys, pages, session
 from shared.db import create_pool, start_timing
 from shared.settings import Settings, load_settings
 
@@ -50,6 +52,14 @@ ROUTES = [
     incidents.update_incident,
     incidents.delete_incident,
     badges.badge,
+    keys.create_key,
+    keys.list_keys,
+    keys.get_key,
+    keys.revoke_key,
+    audit.list_audit,
+    session.login_form,
+    session.login,
+    session.logout,
 ]
 
 
@@ -124,9 +134,12 @@ async def _drain(receive: Receive) -> None:
 
 def _log_write_access(settings: Settings) -> None:
     if settings.admin_token:
-        logger.info("writes (POST, PATCH, DELETE) need 'Authorization: Bearer <ADMIN_TOKEN>'")
+        logger.info("writes (POST, PATCH, DELETE) need an API key, the admin token or a session")
     else:
-        logger.warning("ADMIN_TOKEN is not set: every write (POST, PATCH, DELETE) is refused")
+        logger.warning(
+            "ADMIN_TOKEN is not set: every write (POST, PATCH, DELETE) is refused"
+            " but for API keys made earlier"
+        )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -143,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # wait=False: the API starts (and /health answers) while PostgreSQL is down.
         await pool.open(wait=False)
         app.state.pool = pool
+        app.state.access.pool = pool
         _log_write_access(settings)
         try:
             yield
@@ -157,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "badges": badges.BadgeCache(),
                 "long_uptimes": TTLCache(pages.LONG_TTL),
+                "access": Access(settings),
             }
         ),
         dependencies={
@@ -166,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "long_uptimes": Provide(_long_uptimes, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[audit_middleware],
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
@@ -217,16 +233,26 @@ def _openapi() -> OpenAPIConfig:
         version="1.0.0",
         description=(
             "Status pages, monitored endpoints, check history, incidents and badges. "
-            'Responses are camelCase; errors are {"error": "..."}; every POST, PATCH '
-            "and DELETE needs 'Authorization: Bearer <ADMIN_TOKEN>'."
+            'Responses are camelCase; errors are {"error": "..."}. Every POST, PATCH '
+            "and DELETE needs 'Authorization: Bearer <API key or ADMIN_TOKEN>' with the "
+            "scope the route names (read < incidents < write < admin), or the "
+            "uptimatum_session cookie of /api/login and a same-origin Origin header."
         ),
         path=health.OPENAPI_ROUTER_PATH,
         render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"], media_type=MediaType.JSON)],
         components=Components(
             security_schemes={
                 "adminToken": SecurityScheme(
-                    type="http", scheme="bearer", description="The server's ADMIN_TOKEN"
-                )
+                    type="http",
+                    scheme="bearer",
+                    description="The server's ADMIN_TOKEN, or an API key (upt_...)",
+                ),
+                "sessionCookie": SecurityScheme(
+                    type="apiKey",
+                    name="uptimatum_session",
+                    security_scheme_in="cookie",
+                    description="The session cookie set by POST /api/login",
+                ),
             }
         ),
     )

@@ -32,7 +32,9 @@ class ErrorBody(msgspec.Struct):
 
 _DESCRIPTIONS = {
     400: "The request is not valid (the message names the field)",
-    401: "Missing or wrong 'Authorization: Bearer <ADMIN_TOKEN>'",
+    401: "No valid credentials: 'Authorization: Bearer <API key or ADMIN_TOKEN>' or a session",
+    403: "The credentials lack the scope or the page this needs (the message names it),"
+    " or a session's write came without a same-origin Origin header",
     404: "Not found",
     409: "The slug is already taken",
     413: "The request body is larger than 64 KiB",

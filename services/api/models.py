@@ -15,6 +15,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 CheckStatus = Literal["up", "degraded", "down"]
+KeyScope = Literal["read", "incidents", "write", "admin"]
 
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
 Slug = Annotated[
@@ -117,6 +118,34 @@ class Incident(Out):
     resolved_at: datetime | None
 
 
+class ApiKey(Out):
+    """A key's metadata (never its token)."""
+
+    id: int
+    name: str
+    scope: KeyScope
+    page_ids: list[int] | None
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey):
+    """The answer to POST /api/keys: the only time the token is shown."""
+
+    token: str
+
+
+class AuditEntry(Out):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    summary: str
+
+
 # -- requests ------------------------------------------------------------------
 
 
@@ -167,6 +196,18 @@ class IncidentUpdate(In):
     title: Name | UnsetType = UNSET
     description: str | UnsetType | None = UNSET
     status: IncidentStatus | UnsetType = UNSET
+
+
+class KeyCreate(In):
+    name: Name
+    scope: KeyScope
+    page_ids: Annotated[list[Id], Meta(min_length=1, max_length=1000)] | None = None
+    expires_at: datetime | None = None
+
+
+class Login(In):
+    token: Annotated[str, Meta(min_length=1, max_length=1024)]
+    next: str | None = None
 
 
 def sent_fields(data: In) -> dict[str, Any]:

@@ -319,3 +319,90 @@ UPDATE_INCIDENT = (
 )
 
 DELETE_INCIDENT = "DELETE FROM incidents WHERE id = %(id)s::bigint RETURNING id"
+
+# -- access: API keys, sessions, audit (services/api/auth.py) -----------------
+
+_KEY_COLUMNS = "id, name, scope, page_ids, prefix, created_at, expires_at, last_used_at"
+
+INSERT_KEY = (
+    "INSERT INTO api_keys (name, scope, page_ids, prefix, token_hash, expires_at)"
+    " VALUES (%(name)s::text, %(scope)s::text, %(page_ids)s::bigint[], %(prefix)s::text,"
+    " %(token_hash)s::bytea, %(expires_at)s::timestamptz)"
+    " RETURNING " + _KEY_COLUMNS
+)
+
+# Revoked keys are gone from the API (their rows stay for the sessions and the audit log).
+LIST_KEYS = "SELECT " + _KEY_COLUMNS + " FROM api_keys WHERE revoked_at IS NULL ORDER BY id"
+
+GET_KEY = (
+    "SELECT " + _KEY_COLUMNS + " FROM api_keys WHERE id = %(id)s::bigint AND revoked_at IS NULL"
+)
+
+REVOKE_KEY = (
+    "UPDATE api_keys SET revoked_at = now() WHERE id = %(id)s::bigint AND revoked_at IS NULL"
+    " RETURNING id"
+)
+
+# The ids among %(ids)s that name no page.
+MISSING_PAGES = (
+    "SELECT i.id FROM unnest(%(ids)s::bigint[]) AS i (id)"
+    " WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.id = i.id) ORDER BY i.id"
+)
+
+# A credential's lookup, by the SHA-256 of the token (validity is judged by the caller).
+KEY_BY_HASH = (
+    "SELECT id, name, scope, page_ids, token_hash, expires_at, revoked_at"
+    " FROM api_keys WHERE token_hash = %(token_hash)s::bytea"
+)
+
+# At most once a minute per key, whichever replica sees it used.
+TOUCH_KEY = (
+    "UPDATE api_keys SET last_used_at = now() WHERE id = %(id)s::bigint"
+    " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"
+)
+
+INSERT_SESSION = (
+    "INSERT INTO sessions (token_hash, key_id, scope, page_ids)"
+    " VALUES (%(token_hash)s::bytea, %(key_id)s::bigint, %(scope)s::text, %(page_ids)s::bigint[])"
+    " RETURNING id"
+)
+
+# A session with what decides whether it still holds: its ages and its key's state.
+SESSION_BY_HASH = (
+    "SELECT s.id, s.token_hash, s.key_id, s.scope, s.page_ids, s.created_at, s.last_seen_at,"
+    " s.ended_at, k.name AS key_name, k.expires_at, k.revoked_at"
+    " FROM sessions s LEFT JOIN api_keys k ON k.id = s.key_id"
+    " WHERE s.token_hash = %(token_hash)s::bytea"
+)
+
+TOUCH_SESSION = (
+    "UPDATE sessions SET last_seen_at = now() WHERE id = %(id)s::bigint"
+    " AND last_seen_at < now() - interval '1 minute'"
+)
+
+END_SESSION = (
+    "UPDATE sessions SET ended_at = now() WHERE token_hash = %(token_hash)s::bytea"
+    " AND ended_at IS NULL RETURNING id"
+)
+
+# The page(s) a write touches, from a path parameter (auth.page_of): %(value)s is
+# the parameter as sent; a value of the wrong type finds nothing.
+ENDPOINT_PAGE = "SELECT page_id FROM endpoints WHERE id = %(value)s::bigint"
+INCIDENT_PAGE = "SELECT page_id FROM incidents WHERE id = %(value)s::bigint"
+PAGE_BY_SLUG = "SELECT id AS page_id FROM pages WHERE slug = %(value)s::text"
+
+_AUDIT_COLUMNS = "id, at, actor, action, target, summary"
+
+INSERT_AUDIT = (
+    "INSERT INTO audit_log (actor, key_id, action, target, summary)"
+    " VALUES (%(actor)s::text, %(key_id)s::bigint, %(action)s::text, %(target)s::text,"
+    " %(summary)s::text)"
+)
+
+# Newest first; ``before`` is an id (or null), ``before_at`` a time (or null).
+LIST_AUDIT = (
+    "SELECT " + _AUDIT_COLUMNS + " FROM audit_log"
+    " WHERE (%(before)s::bigint IS NULL OR id < %(before)s::bigint)"
+    " AND (%(before_at)s::timestamptz IS NULL OR at < %(before_at)s::timestamptz)"
+    " ORDER BY id DESC LIMIT %(limit)s::int"
+)

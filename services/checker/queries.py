@@ -176,3 +176,9 @@ DELETE FROM checks
        FOR UPDATE OF c SKIP LOCKED)
 """
 )
+
+# The audit log (issue 12) is kept for AUDIT_RETENTION_DAYS, deleted in batches too.
+AUDIT_RETENTION_DELETE_BATCH = (
+    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
+    " WHERE at < %(cutoff)s::timestamptz ORDER BY at LIMIT %(batch)s::int)"
+)

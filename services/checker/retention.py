@@ -1,4 +1,5 @@
-"""Step 6: roll up closed days hourly; delete history older than CHECK_RETENTION_DAYS daily.
+"""Step 6: roll up closed days hourly; delete history older than CHECK_RETENTION_DAYS daily
+(and audit rows older than AUDIT_RETENTION_DAYS).
 
 Every hour, the replica that takes the session advisory lock rolls up every
 endpoint's closed days into uptime_daily (shared ROLLUP_DAYS, a batch of
@@ -33,6 +34,7 @@ RETENTION_LOCK = 0x0757_1A71  # advisory lock key shared by every checker replic
 BATCH = 5000  # rows per DELETE: milliseconds of locks, never minutes
 PAUSE = 0.05  # seconds between batches, so the writer and the API are never starved
 ROLLUP_BATCH = 200  # endpoints per rollup statement
+AUDIT_DELETE = queries.AUDIT_RETENTION_DELETE_BATCH
 
 
 def cutoff_for(settings: Settings, now: datetime) -> datetime:
@@ -45,11 +47,18 @@ class Executor(Protocol):
     async def execute(self, query: LiteralString, params: dict[str, Any] | None = ...) -> Any: ...
 
 
-async def delete_expired(link: Executor, cutoff: datetime) -> int:
-    """Delete, batch by batch, the history rows whose last check is before ``cutoff``."""
+def audit_cutoff_for(settings: Settings, now: datetime) -> datetime:
+    return now - timedelta(days=settings.audit_retention_days)
+
+
+async def delete_expired(
+    link: Executor, cutoff: datetime, query: LiteralString = queries.RETENTION_DELETE_BATCH
+) -> int:
+    """Delete, batch by batch, the history rows whose last check is before ``cutoff``
+    (or, with ``query``, the audit rows written before it)."""
     total = 0
     while True:
-        cur = await link.execute(queries.RETENTION_DELETE_BATCH, {"cutoff": cutoff, "batch": BATCH})
+        cur = await link.execute(query, {"cutoff": cutoff, "batch": BATCH})
         total += cur.rowcount
         if cur.rowcount < BATCH:
             return total
@@ -90,9 +99,12 @@ async def run_retention(
             return await run_retention(conn, settings, now=now)
     if not await _try_lock(db):
         return None
+    now = now or datetime.now(UTC)
     try:
         await roll_up(db)
-        return await delete_expired(db, cutoff_for(settings, now or datetime.now(UTC)))
+        deleted = await delete_expired(db, cutoff_for(settings, now))
+        await delete_expired(db, audit_cutoff_for(settings, now), AUDIT_DELETE)
+        return deleted
     finally:
         await db.execute(queries.RETENTION_UNLOCK, {"key": RETENTION_LOCK})
 
@@ -141,6 +153,13 @@ class RetentionJob:
                 "retention: deleted {deleted} history rows last checked before {cutoff}",
                 deleted=deleted,
                 cutoff=cutoff.isoformat(timespec="seconds"),
+            )
+            audit_cutoff = audit_cutoff_for(self._settings, now)
+            audited = await delete_expired(link, audit_cutoff, AUDIT_DELETE)
+            logger.info(
+                "retention: deleted {audited} audit rows written before {cutoff}",
+                audited=audited,
+                cutoff=audit_cutoff.isoformat(timespec="seconds"),
             )
         # Keep the lock (and so the job) to ourselves until the hour is over.
         await sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))

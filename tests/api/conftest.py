@@ -128,3 +128,20 @@ async def insert_check(
 
 def ago(**kwargs: float) -> datetime:
     return datetime.now(UTC) - timedelta(**kwargs)
+
+
+# -- access (issue 12) -----------------------------------------------------------
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def make_key(
+    api: httpx.AsyncClient, scope: str = "write", name: str | None = None, **fields: Any
+) -> dict:
+    """An API key made with the admin token; the answer includes its ``token``."""
+    body = {"name": name or f"{scope} key", "scope": scope, **fields}
+    r = await api.post("/api/keys", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    return r.json()

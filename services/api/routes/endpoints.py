@@ -11,7 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from psycopg import errors as pg
 
 from services.api import queries as q
-from services.api.auth import WRITE, strict_body
+from services.api.auth import page_of, scope, strict_body
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors, parse_id
 from services.api.models import (
@@ -34,6 +34,10 @@ TIMEOUT_RULE = "endpoints_timeout_range"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 EndpointId = IdPath
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many checks (1 to 1,000)")]
+
+
+# A write to an endpoint touches its page, and the page it moves to.
+ENDPOINT_PAGE = page_of("endpoint_id", q.ENDPOINT_PAGE, body="page_id")
 
 
 def _not_found(endpoint_id: int) -> ApiError:
@@ -121,8 +125,7 @@ async def history(endpoint_id: EndpointId, pool: Pool, limit: Limit = 100) -> li
     tags=["endpoints"],
     summary="Create an endpoint (checked at once)",
     before_request=strict_body(EndpointCreate),
-    responses=errors(400, 401, 404, 413),
-    **WRITE,
+    **scope("write", 400, 404, 413, page=page_of(body="page_id")),
 )
 async def create_endpoint(
     data: JSONBody[EndpointCreate],
@@ -144,8 +147,7 @@ async def create_endpoint(
     tags=["endpoints"],
     summary="Change an endpoint (takes effect from its next check)",
     before_request=strict_body(EndpointUpdate),
-    responses=errors(400, 401, 404, 413),
-    **WRITE,
+    **scope("write", 400, 404, 413, page=ENDPOINT_PAGE),
 )
 async def update_endpoint(
     endpoint_id: EndpointId,
@@ -173,8 +175,7 @@ async def update_endpoint(
     tags=["endpoints"],
     summary="Delete an endpoint and its history",
     status_code=200,
-    responses=errors(400, 401, 404),
-    **WRITE,
+    **scope("write", 400, 404, page=ENDPOINT_PAGE),
 )
 async def delete_endpoint(endpoint_id: EndpointId, pool: Pool) -> Success:
     ident = parse_id(endpoint_id, "endpoint id")

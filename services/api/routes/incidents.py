@@ -6,7 +6,7 @@ from litestar import delete, get, patch, post
 from litestar.params import JSONBody
 
 from services.api import queries as q
-from services.api.auth import WRITE, strict_body
+from services.api.auth import page_of, scope, strict_body
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors, parse_id
 from services.api.models import (
@@ -44,8 +44,7 @@ async def list_incidents(page_id: PageIdQuery, pool: Pool) -> list[Incident]:
     tags=["incidents"],
     summary="Open an incident (one created as resolved is resolved at once)",
     before_request=strict_body(IncidentCreate),
-    responses=errors(400, 401, 404, 413),
-    **WRITE,
+    **scope("incidents", 400, 404, 413, page=page_of(body="page_id")),
 )
 async def create_incident(data: JSONBody[IncidentCreate], pool: Pool) -> Incident:
     params = {
@@ -63,8 +62,7 @@ async def create_incident(data: JSONBody[IncidentCreate], pool: Pool) -> Inciden
     tags=["incidents"],
     summary="Change an incident's title, description or status",
     before_request=strict_body(IncidentUpdate),
-    responses=errors(400, 401, 404, 413),
-    **WRITE,
+    **scope("incidents", 400, 404, 413, page=page_of("incident_id", q.INCIDENT_PAGE)),
 )
 async def update_incident(
     incident_id: IncidentId,
@@ -86,8 +84,7 @@ async def update_incident(
     tags=["incidents"],
     summary="Delete an incident",
     status_code=200,
-    responses=errors(400, 401, 404),
-    **WRITE,
+    **scope("write", 400, 404, page=page_of("incident_id", q.INCIDENT_PAGE)),
 )
 async def delete_incident(incident_id: IncidentId, pool: Pool) -> Success:
     ident = parse_id(incident_id, "incident id")

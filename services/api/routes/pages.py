@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from services.api import queries as q
-from services.api.auth import WRITE, strict_body
+from services.api.auth import page_of, scope, strict_body
 from services.api.cache import TTLCache, as_float
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors
@@ -132,8 +132,7 @@ async def timeline(slug: FromPath[str], pool: Pool, hours: Hours = 24) -> list[C
     tags=["pages"],
     summary="Create a page",
     before_request=strict_body(PageCreate),
-    responses=errors(400, 401, 409, 413),
-    **WRITE,
+    **scope("write", 400, 409, 413),  # a new page: keys limited to pages may not
 )
 async def create_page(data: JSONBody[PageCreate], pool: Pool) -> Page:
     rows = await execute(pool, q.INSERT_PAGE, {"slug": data.slug, "name": data.name})
@@ -145,8 +144,7 @@ async def create_page(data: JSONBody[PageCreate], pool: Pool) -> Page:
     tags=["pages"],
     summary="Rename a page or change its slug",
     before_request=strict_body(PageUpdate),
-    responses=errors(400, 401, 404, 409, 413),
-    **WRITE,
+    **scope("write", 400, 404, 409, 413, page=page_of("slug", q.PAGE_BY_SLUG)),
 )
 async def update_page(slug: FromPath[str], data: JSONBody[PageUpdate], pool: Pool) -> Page:
     rows = await execute(pool, q.UPDATE_PAGE, {"slug": slug, "patch": patch_of(sent_fields(data))})
@@ -160,8 +158,7 @@ async def update_page(slug: FromPath[str], data: JSONBody[PageUpdate], pool: Poo
     tags=["pages"],
     summary="Delete a page with its endpoints, history and incidents",
     status_code=200,
-    responses=errors(401, 404),
-    **WRITE,
+    **scope("write", 404, page=page_of("slug", q.PAGE_BY_SLUG)),
 )
 async def delete_page(slug: FromPath[str], pool: Pool) -> Success:
     if not await execute(pool, q.DELETE_PAGE, {"slug": slug}):

@@ -1,0 +1,96 @@
+"""Keys limited to pages (``page_ids``) write there and to what belongs there, nowhere else."""
+
+from __future__ import annotations
+
+from tests.api.conftest import AUTH, bearer, make_endpoint, make_key, make_page
+
+
+async def _snapshot(db) -> list[tuple]:
+    rows = []
+    for table in ("pages", "endpoints", "incidents", "api_keys"):
+        cur = await db.execute(f"SELECT t::text FROM {table} t ORDER BY id")  # noqa: S608
+        rows.append(tuple(r[0] for r in await cur.fetchall()))
+    return rows
+
+
+async def test_a_page_key_writes_only_to_its_pages(api, db):
+    mine = await make_page(api, "mine", "Mine")
+    other = await make_page(api, "other", "Other")
+    my_endpoint = await make_endpoint(api, mine["id"])
+    their_endpoint = await make_endpoint(api, other["id"])
+    r = await api.post(
+        "/api/incidents", json={"page_id": other["id"], "title": "Theirs"}, headers=AUTH
+    )
+    their_incident = r.json()["id"]
+    key = await make_key(api, "write", page_ids=[mine["id"]])
+    assert key["pageIds"] == [mine["id"]]
+    headers = bearer(key["token"])
+
+    # Allowed: its page and what belongs to it.
+    r = await api.patch(
+        f"/api/endpoints/{my_endpoint['id']}", json={"active": False}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    r = await api.post(
+        "/api/endpoints",
+        json={"page_id": mine["id"], "name": "New", "url": "https://example.com/new"},
+        headers=headers,
+    )
+    assert r.status_code == 201
+    r = await api.post(
+        "/api/incidents", json={"page_id": mine["id"], "title": "Ours"}, headers=headers
+    )
+    assert r.status_code == 201
+    mine_incident = r.json()["id"]
+    r = await api.patch(
+        f"/api/incidents/{mine_incident}", json={"status": "resolved"}, headers=headers
+    )
+    assert r.status_code == 200
+    r = await api.patch("/api/pages/mine", json={"name": "Still mine"}, headers=headers)
+    assert r.status_code == 200
+
+    # Refused: everything elsewhere, with nothing written.
+    before = await _snapshot(db)
+    refused = [
+        ("PATCH", f"/api/endpoints/{their_endpoint['id']}", {"active": False}),
+        ("DELETE", f"/api/endpoints/{their_endpoint['id']}", None),
+        # moving its own endpoint to a page it may not write to
+        ("PATCH", f"/api/endpoints/{my_endpoint['id']}", {"page_id": other["id"]}),
+        (
+            "POST",
+            "/api/endpoints",
+            {"page_id": other["id"], "name": "Sneaky", "url": "https://example.com/"},
+        ),
+        ("POST", "/api/incidents", {"page_id": other["id"], "title": "Sneaky"}),
+        ("PATCH", f"/api/incidents/{their_incident}", {"status": "resolved"}),
+        ("DELETE", f"/api/incidents/{their_incident}", None),
+        ("PATCH", "/api/pages/other", {"name": "Taken"}),
+        ("DELETE", "/api/pages/other", None),
+        ("POST", "/api/pages", {"slug": "new", "name": "New"}),  # a new page is no page of its
+    ]
+    for method, path, body in refused:
+        r = await api.request(method, path, json=body, headers=headers)
+        assert r.status_code == 403, (method, path, r.text)
+        message = r.json()["error"]
+        assert f"pages {mine['id']}" in message, message
+        if method != "POST" or body.get("page_id"):
+            assert f"page {other['id']}" in message or "needs every page" in message
+    assert await _snapshot(db) == before
+
+    # Unknown ids are the handler's 404s, not a 403 that would hide nothing.
+    r = await api.patch("/api/endpoints/987654321", json={"active": True}, headers=headers)
+    assert r.status_code == 404
+    # Deleting its own page is allowed.
+    assert (await api.delete("/api/pages/mine", headers=headers)).status_code == 200
+
+
+async def test_page_limited_admin_key_cannot_manage_keys(api):
+    page = await make_page(api)
+    key = await make_key(api, "admin", page_ids=[page["id"]])
+    r = await api.post(
+        "/api/keys", json={"name": "escalate", "scope": "admin"}, headers=bearer(key["token"])
+    )
+    assert r.status_code == 403
+    assert "every page" in r.json()["error"]
+    r = await api.patch("/api/pages/acme", json={"name": "A"}, headers=bearer(key["token"]))
+    assert r.status_code == 200

@@ -1,0 +1,257 @@
+"""Browser sessions over real HTTP with a cookie jar: login, the CSRF rule, expiry, logout."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+import msgspec
+import pytest
+
+from services.api.auth import CACHE_SECONDS, SESSION_COOKIE
+from tests.api.conftest import AUTH, TOKEN, bearer, make_endpoint, make_key, make_page, serve
+
+
+def browser(api: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A second client on the same server with its own cookie jar, as a browser has."""
+    return httpx.AsyncClient(base_url=str(api.base_url), timeout=20, follow_redirects=False)
+
+
+async def login(client: httpx.AsyncClient, token: str, **form: str) -> httpx.Response:
+    return await client.post("/api/login", data={"token": token, **form})
+
+
+def set_cookie(response: httpx.Response) -> str:
+    (header,) = response.headers.get_list("set-cookie")
+    return header
+
+
+async def test_login_form_is_small_html_with_no_external_assets(api):
+    r = await api.get("/api/login", params={"next": '/x"><script>'})
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert '<form method="post" action="/api/login">' in page
+    assert 'name="token"' in page
+    assert 'type="password"' in page
+    assert "<script" not in page  # a path, escaped into the form
+    assert 'name="next" value="/x&quot;&gt;&lt;script&gt;"' in page
+    assert not re.search(r"(src|href)\s*=|https?://|@import|url\(", page)
+    assert len(page) < 4096
+    r = await api.get("/api/login", params={"next": "/admin/pages?tab=1"})
+    assert 'value="/admin/pages?tab=1"' in r.text
+    r = await api.get("/api/login", params={"next": "https://evil.example/"})
+    assert 'name="next" value="/"' in r.text
+
+
+async def test_form_login_sets_the_session_cookie_and_redirects(api):
+    async with browser(api) as client:
+        r = await login(client, TOKEN, next="/admin?page=acme")
+        assert r.status_code == 303
+        assert r.headers["location"] == "/admin?page=acme"
+        cookie = set_cookie(r)
+        attributes = [a.strip().lower() for a in cookie.split(";")]
+        assert attributes[0].startswith(f"{SESSION_COOKIE}=")
+        assert len(attributes[0]) > len(SESSION_COOKIE) + 40
+        assert "httponly" in attributes
+        assert "samesite=strict" in attributes
+        assert "path=/" in attributes
+        assert "secure" not in attributes  # PUBLIC_URL is not https here
+        assert TOKEN not in cookie
+        assert client.cookies.get(SESSION_COOKIE)
+
+
+async def test_json_login_and_secure_cookie_behind_https(settings):
+    public = msgspec.structs.replace(settings, public_url="https://status.example.com")
+    async with serve(public) as api, browser(api) as client:
+        r = await client.post("/api/login", json={"token": TOKEN})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/"
+        attributes = [a.strip().lower() for a in set_cookie(r).split(";")]
+        assert "secure" in attributes
+        assert "httponly" in attributes
+        assert "samesite=strict" in attributes
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        "https://evil.example/",
+        "//evil.example/path",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "evil",
+        "",
+        "/ok\r\nSet-Cookie: x=y",
+        "http:/evil.example",
+    ],
+)
+async def test_next_goes_only_to_same_origin_paths(api, wanted):
+    async with browser(api) as client:
+        r = await login(client, TOKEN, next=wanted)
+        assert r.status_code == 303
+        assert r.headers["location"] == "/"
+
+
+async def test_next_in_the_query_string(api):
+    async with browser(api) as client:
+        r = await client.post("/api/login?next=/dash", data={"token": TOKEN})
+        assert r.headers["location"] == "/dash"
+
+
+async def test_login_refuses_weak_or_wrong_tokens(api, db):
+    read = await make_key(api, "read")
+    incidents = await make_key(api, "incidents")
+    write = await make_key(api, "write")
+    revoked = await make_key(api, "admin")
+    await api.delete(f"/api/keys/{revoked['id']}", headers=AUTH)
+    async with browser(api) as client:
+        for token, status in (
+            ("nope", 401),
+            ("upt_" + "x" * 43, 401),
+            (revoked["token"], 401),
+            (read["token"], 403),
+            (incidents["token"], 403),
+        ):
+            r = await login(client, token)
+            assert r.status_code == status, (token, r.text)
+            assert "error" in r.json()
+            assert "set-cookie" not in r.headers
+        r = await client.post("/api/login", json={})
+        assert r.status_code == 400
+        r = await client.post("/api/login", data={"next": "/"})
+        assert r.status_code == 400
+        rows = await (await db.execute("SELECT count(*) FROM sessions")).fetchone()
+        assert rows[0] == 0
+        r = await login(client, write["token"])
+        assert r.status_code == 303
+    rows = await (await db.execute("SELECT key_id, scope FROM sessions")).fetchall()
+    assert rows == [(write["id"], "write")]
+
+
+async def test_the_csrf_rule_for_cookie_writes(api):
+    page = await make_page(api)
+    endpoint = await make_endpoint(api, page["id"])
+    path = f"/api/endpoints/{endpoint['id']}"
+    origin = str(api.base_url).rstrip("/")
+    async with browser(api) as client:
+        assert (await login(client, TOKEN)).status_code == 303
+        cases = [
+            ({"Origin": origin}, 200),
+            ({}, 403),  # neither Origin nor Referer
+            ({"Referer": origin + "/admin/endpoints"}, 200),
+            ({"Origin": "https://evil.example"}, 403),
+            ({"Origin": "null"}, 403),
+            ({"Referer": "https://evil.example/page"}, 403),
+            ({"Origin": "https://evil.example", "Referer": origin + "/"}, 403),
+            ({"Origin": origin.replace("127.0.0.1", "localhost")}, 403),
+        ]
+        for number, (headers, status) in enumerate(cases):
+            name = f"Name {number}"
+            r = await client.patch(path, json={"name": name}, headers=headers)
+            assert r.status_code == status, (headers, r.text)
+            current = (await api.get(path)).json()["name"]
+            if status == 403:
+                assert "cross-site request forgery" in r.json()["error"]
+                assert current != name  # nothing written
+            else:
+                assert current == name
+        # Reads with the cookie need no Origin; a bearer write needs none either.
+        assert (await client.get("/api/keys")).status_code == 200
+        r = await api.patch(path, json={"name": "Bearer"}, headers=AUTH)
+        assert r.status_code == 200
+
+
+async def test_a_session_carries_its_keys_scope_and_pages(api):
+    mine = await make_page(api, "mine", "Mine")
+    other = await make_page(api, "other", "Other")
+    key = await make_key(api, "write", page_ids=[mine["id"]])
+    origin = {"Origin": str(api.base_url).rstrip("/")}
+    async with browser(api) as client:
+        assert (await login(client, key["token"])).status_code == 303
+        r = await client.patch("/api/pages/mine", json={"name": "M"}, headers=origin)
+        assert r.status_code == 200
+        r = await client.patch("/api/pages/other", json={"name": "O"}, headers=origin)
+        assert r.status_code == 403
+        assert f"page {other['id']}" in r.json()["error"]
+        r = await client.post("/api/keys", json={"name": "k", "scope": "read"}, headers=origin)
+        assert r.status_code == 403
+        assert "needs 'admin'" in r.json()["error"]
+        # Revoking the key ends its sessions.
+        assert (await api.delete(f"/api/keys/{key['id']}", headers=AUTH)).status_code == 200
+        r = await client.patch("/api/pages/mine", json={"name": "M2"}, headers=origin)
+        assert r.status_code == 401
+        assert "revoked" in r.json()["error"]
+
+
+async def test_logout_ends_the_session(api):
+    await make_page(api)
+    origin = {"Origin": str(api.base_url).rstrip("/")}
+    async with browser(api) as client:
+        await login(client, TOKEN)
+        stolen = client.cookies.get(SESSION_COOKIE)
+        r = await client.post("/api/logout", headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403  # a foreign page cannot log you out either
+        r = await client.post("/api/logout", headers=origin)
+        assert r.status_code == 200
+        cleared = set_cookie(r).lower()
+        assert cleared.startswith(f"{SESSION_COOKIE}=")
+        assert "max-age=0" in cleared
+        assert not client.cookies.get(SESSION_COOKIE)
+        r = await client.patch("/api/pages/acme", json={"name": "X"}, headers=origin)
+        assert r.status_code == 401
+    async with browser(api) as thief:  # the old cookie value is dead too
+        thief.cookies.set(SESSION_COOKIE, stolen)
+        r = await thief.patch("/api/pages/acme", json={"name": "X"}, headers=origin)
+        assert r.status_code == 401
+        assert "ended" in r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("column", "age"),
+    [("last_seen_at", "12 hours 1 minute"), ("created_at", "7 days 1 minute")],
+    ids=["12 h idle", "7 days old"],
+)
+async def test_sessions_expire(api, db, column, age):
+    await make_page(api)
+    origin = {"Origin": str(api.base_url).rstrip("/")}
+    async with browser(api) as client:
+        await login(client, TOKEN)
+        r = await client.patch("/api/pages/acme", json={"name": "Fresh"}, headers=origin)
+        assert r.status_code == 200
+        # Age it in the database, as time would, then let the cache age out.
+        await db.execute(
+            f"UPDATE sessions SET {column} = {column} - %s::interval",  # noqa: S608
+            (age,),
+        )
+        if column == "created_at":  # still active: seen just now
+            await db.execute("UPDATE sessions SET last_seen_at = now()")
+        await asyncio.sleep(CACHE_SECONDS + 0.1)
+        r = await client.patch("/api/pages/acme", json={"name": "Stale"}, headers=origin)
+        assert r.status_code == 401
+        assert "expired" in r.json()["error"]
+    assert (await api.get("/api/pages/acme")).json()["name"] == "Fresh"
+
+
+async def test_a_session_that_is_used_stays_alive(api, db):
+    await make_page(api)
+    async with browser(api) as client:
+        await login(client, TOKEN)
+        await db.execute("UPDATE sessions SET last_seen_at = now() - interval '11 hours'")
+        await asyncio.sleep(CACHE_SECONDS + 0.1)
+        r = await client.get("/api/keys")
+        assert r.status_code == 200
+    seen = await (
+        await db.execute("SELECT now() - last_seen_at < interval '1 minute' FROM sessions")
+    ).fetchone()
+    assert seen[0] is True
+
+
+async def test_bearer_wins_over_the_cookie(api):
+    read = await make_key(api, "read")
+    await make_page(api)
+    async with browser(api) as client:
+        await login(client, TOKEN)
+        r = await client.patch("/api/pages/acme", json={"name": "X"}, headers=bearer(read["token"]))
+        assert r.status_code == 403
