@@ -18,6 +18,7 @@ from the cached row, so it is exact); the revoking replica forgets at once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -252,6 +253,7 @@ class Access:
         self._keys: dict[bytes, tuple[float, dict[str, Any] | None]] = {}
         self._sessions: dict[bytes, tuple[float, dict[str, Any] | None]] = {}
         self._stamped: dict[tuple[str, int], float] = {}
+        self._pending: dict[tuple[str, bytes], asyncio.Future[dict[str, Any] | None]] = {}
 
     def forget(self) -> None:
         """Drop every cached lookup (after a revocation or a logout on this replica)."""
@@ -326,13 +328,35 @@ class Access:
         hit = cache.get(hashed)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
-        row = await fetch_one(self.pool, query, {"token_hash": hashed})
-        if row is not None and not hmac.compare_digest(row["token_hash"], hashed):
-            row = None  # never: the lookup is by this hash; compared in constant time anyway
-        if len(cache) >= CACHE_MAX:
-            cache.clear()
-        cache[hashed] = (now, row)
-        return row
+        # Requests that miss together share one lookup (no burst when an entry ages out).
+        flight = (query, hashed)
+        pending = self._pending.get(flight)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():  # this request was cancelled, not the lookup
+                    raise
+                return await fetch_one(self.pool, query, {"token_hash": hashed})
+        future: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._pending[flight] = future
+        try:
+            row = await fetch_one(self.pool, query, {"token_hash": hashed})
+            if row is not None and not hmac.compare_digest(row["token_hash"], hashed):
+                row = None  # never: the lookup is by this hash; compared in constant time anyway
+            if len(cache) >= CACHE_MAX:
+                cache.clear()
+            cache[hashed] = (now, row)
+            future.set_result(row)
+            return row
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        finally:
+            if not future.done():  # cancelled: the waiters look it up themselves
+                future.cancel()
+            del self._pending[flight]
 
     async def _stamp(self, kind: str, ident: int, query: LiteralString) -> None:
         """lastUsedAt (or last_seen_at) at most once a minute: no write per request."""

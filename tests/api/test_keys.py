@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 
+from services.api.auth import CACHE_SECONDS
 from tests.api.conftest import AUTH, bearer, make_endpoint, make_key, make_page
 
 KEY_FIELDS = {"id", "name", "scope", "pageIds", "prefix", "createdAt", "expiresAt", "lastUsedAt"}
@@ -209,3 +211,24 @@ async def test_no_token_in_any_log_line(settings, caplog):
     assert token not in text
     assert token[8:] not in text
     assert "test-admin-token" not in text
+
+
+async def test_a_burst_of_requests_looks_a_key_up_once(api):
+    """Statements per request (Server-Timing): one lookup and one lastUsedAt stamp in all."""
+    await make_page(api)
+    key = await make_key(api, "read")
+    headers = bearer(key["token"])
+
+    async def refused() -> int:
+        r = await api.patch("/api/pages/acme", json={"name": "A"}, headers=headers)
+        assert r.status_code == 403  # the handler runs no statement of its own
+        match = re.search(r'desc="(\d+) statements', r.headers["server-timing"])
+        assert match
+        return int(match.group(1))
+
+    started = time.monotonic()
+    counts = await asyncio.gather(*(refused() for _ in range(16)))
+    assert sum(counts) == 2, counts
+    again = await asyncio.gather(*(refused() for _ in range(16)))
+    if time.monotonic() - started < CACHE_SECONDS:  # still cached: nothing at all
+        assert sum(again) == 0, again

@@ -8,7 +8,7 @@ from tests.api.conftest import AUTH, bearer, make_endpoint, make_key, make_page
 async def _snapshot(db) -> list[tuple]:
     rows = []
     for table in ("pages", "endpoints", "incidents", "api_keys"):
-        cur = await db.execute(f"SELECT t::text FROM {table} t ORDER BY id")  # noqa: S608
+        cur = await db.execute(f"SELECT t::text FROM {table} t ORDER BY id")
         rows.append(tuple(r[0] for r in await cur.fetchall()))
     return rows
 

@@ -222,7 +222,7 @@ async def test_sessions_expire(api, db, column, age):
         assert r.status_code == 200
         # Age it in the database, as time would, then let the cache age out.
         await db.execute(
-            f"UPDATE sessions SET {column} = {column} - %s::interval",  # noqa: S608
+            f"UPDATE sessions SET {column} = {column} - %s::interval",
             (age,),
         )
         if column == "created_at":  # still active: seen just now

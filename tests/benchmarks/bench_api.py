@@ -217,7 +217,7 @@ async def statements_by_size(session: aiohttp.ClientSession, base: str) -> dict[
 
 
 @contextlib.contextmanager
-def api_server(database_url: str) -> Iterator[tuple[str, int]]:
+def api_server(database_url: str, admin_token: str | None = None) -> Iterator[tuple[str, int]]:
     """`uptimatum api` with one worker on a free port; yields (base URL, pid)."""
     port = free_port()
     env = {
@@ -225,7 +225,7 @@ def api_server(database_url: str) -> Iterator[tuple[str, int]]:
         "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "ADMIN_TOKEN": secrets.token_urlsafe(24),
+        "ADMIN_TOKEN": admin_token or secrets.token_urlsafe(24),
         "LOG_LEVEL": "WARNING",
         "APP_ENV": "development",
     }

@@ -295,6 +295,11 @@ REACHABLE: dict[str, tuple[dict[str, Any], Any]] = {
     "CHECK_CONCURRENCY": ({"config": {"checkConcurrency": 500}}, 500),
     "HISTORY_BUCKET_SECONDS": ({"config": {"historyBucketSeconds": 900}}, 900),
     "CLEANUP_HOUR": ({"config": {"cleanupHour": 4}}, 4),
+    "PUBLIC_URL": (
+        {"config": {"publicUrl": "https://status.example.com"}},
+        "https://status.example.com",
+    ),
+    "AUDIT_RETENTION_DAYS": ({"config": {"auditRetentionDays": 90}}, 90),
     "METRICS_PORT": ({"checker": {"metricsPort": 9300}}, 9300),
     "APP_ENV": ({"config": {"appEnv": "development"}}, "development"),
     "ADMIN_TOKEN": ({"adminToken": "given-token"}, "given-token"),
@@ -351,6 +356,7 @@ def test_schema_bounds_are_the_settings_bounds() -> None:
         "checkConcurrency": "check_concurrency",
         "historyBucketSeconds": "history_bucket_seconds",
         "cleanupHour": "cleanup_hour",
+        "auditRetentionDays": "audit_retention_days",
     }.items():
         assert config[key]["minimum"] == _bound(field, "ge"), key
         assert config[key]["maximum"] == _bound(field, "le"), key
