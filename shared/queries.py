@@ -128,3 +128,16 @@ SELECT (SELECT max(eps.endpoint_id) FROM eps) AS last_id,
        (SELECT count(*) FROM filled)::int AS written
 """
 )
+
+# -- browser sessions (services/api/auth.py) -----------------------------------
+
+# A session is usable for SESSION_IDLE_HOURS without a request and SESSION_MAX_DAYS at most.
+SESSION_IDLE_HOURS = 12
+SESSION_MAX_DAYS = 7
+
+# The sessions no request can use any more (the checker's daily retention).
+DELETE_DEAD_SESSIONS = (
+    "DELETE FROM sessions WHERE ended_at IS NOT NULL"
+    " OR last_seen_at < now() - make_interval(hours => %(idle_hours)s::int)"
+    " OR created_at < now() - make_interval(days => %(max_days)s::int)"
+)

@@ -37,6 +37,7 @@ from litestar.handlers import BaseRouteHandler
 from services.api import queries as q
 from services.api.errors import ApiError, body_error, errors
 from shared.db import execute, fetch_all, fetch_one
+from shared.queries import SESSION_IDLE_HOURS, SESSION_MAX_DAYS
 from shared.settings import Settings
 
 ScopeName = Literal["read", "incidents", "write", "admin"]
@@ -47,8 +48,8 @@ SESSION_COOKIE = "uptimatum_session"
 CACHE_SECONDS = 2.0  # a revocation reaches every replica within this (the promise: 5 s)
 CACHE_MAX = 10_000  # entries per cache before it is emptied
 STAMP_SECONDS = 60.0  # lastUsedAt / a session's last_seen_at: written at most this often
-SESSION_IDLE = timedelta(hours=12)
-SESSION_MAX = timedelta(days=7)
+SESSION_IDLE = timedelta(hours=SESSION_IDLE_HOURS)
+SESSION_MAX = timedelta(days=SESSION_MAX_DAYS)
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 PRINCIPAL = "uptimatum.principal"  # where the guard leaves the Principal in the ASGI scope
 

@@ -1,5 +1,5 @@
 """Step 6: roll up closed days hourly; delete history older than CHECK_RETENTION_DAYS daily
-(and audit rows older than AUDIT_RETENTION_DAYS).
+(and audit rows older than AUDIT_RETENTION_DAYS, and sessions no one can use any more).
 
 Every hour, the replica that takes the session advisory lock rolls up every
 endpoint's closed days into uptime_daily (shared ROLLUP_DAYS, a batch of
@@ -27,7 +27,13 @@ from services.checker import queries
 from services.checker.db import Link
 from services.checker.metrics import Metrics
 from services.checker.stop import sleep
-from shared.queries import ROLLUP_DAYS, SESSION_DEFAULTS
+from shared.queries import (
+    DELETE_DEAD_SESSIONS,
+    ROLLUP_DAYS,
+    SESSION_DEFAULTS,
+    SESSION_IDLE_HOURS,
+    SESSION_MAX_DAYS,
+)
 from shared.settings import Settings
 
 RETENTION_LOCK = 0x0757_1A71  # advisory lock key shared by every checker replica
@@ -63,6 +69,13 @@ async def delete_expired(
         if cur.rowcount < BATCH:
             return total
         await asyncio.sleep(PAUSE)
+
+
+async def delete_dead_sessions(link: Executor) -> int:
+    """Sessions no request can use any more: ended, idle too long, or too old."""
+    params = {"idle_hours": SESSION_IDLE_HOURS, "max_days": SESSION_MAX_DAYS}
+    cur = await link.execute(DELETE_DEAD_SESSIONS, params)
+    return int(cur.rowcount)
 
 
 async def roll_up(link: Executor, *, batch: int = ROLLUP_BATCH) -> int:
@@ -104,6 +117,7 @@ async def run_retention(
         await roll_up(db)
         deleted = await delete_expired(db, cutoff_for(settings, now))
         await delete_expired(db, audit_cutoff_for(settings, now), AUDIT_DELETE)
+        await delete_dead_sessions(db)
         return deleted
     finally:
         await db.execute(queries.RETENTION_UNLOCK, {"key": RETENTION_LOCK})
@@ -160,6 +174,10 @@ class RetentionJob:
                 "retention: deleted {audited} audit rows written before {cutoff}",
                 audited=audited,
                 cutoff=audit_cutoff.isoformat(timespec="seconds"),
+            )
+            sessions = await delete_dead_sessions(link)
+            logger.info(
+                "retention: deleted {sessions} ended or expired sessions", sessions=sessions
             )
         # Keep the lock (and so the job) to ourselves until the hour is over.
         await sleep(stop, _seconds_to_next_hour(datetime.now(UTC)))

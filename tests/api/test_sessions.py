@@ -255,3 +255,34 @@ async def test_bearer_wins_over_the_cookie(api):
         await login(client, TOKEN)
         r = await client.patch("/api/pages/acme", json={"name": "X"}, headers=bearer(read["token"]))
         assert r.status_code == 403
+
+
+async def test_retention_deletes_the_sessions_no_one_can_use(api, db, settings):
+    from services.checker.retention import run_retention
+
+    await make_page(api)
+    origin = {"Origin": str(api.base_url).rstrip("/")}
+    clients = [browser(api) for _ in range(4)]
+    try:
+        for client in clients:
+            assert (await login(client, TOKEN)).status_code == 303
+        live, ended = clients[0], clients[1]  # [2] will be idle, [3] old
+        assert (await ended.post("/api/logout", headers=origin)).status_code == 200
+        ids = [
+            r[0] for r in await (await db.execute("SELECT id FROM sessions ORDER BY id")).fetchall()
+        ]
+        await db.execute(
+            "UPDATE sessions SET last_seen_at = now() - interval '13 hours' WHERE id = %s",
+            (ids[2],),
+        )
+        await db.execute(
+            "UPDATE sessions SET created_at = now() - interval '8 days' WHERE id = %s", (ids[3],)
+        )
+        await run_retention(db, settings)
+        left = await (await db.execute("SELECT id FROM sessions")).fetchall()
+        assert [r[0] for r in left] == [ids[0]]
+        r = await live.patch("/api/pages/acme", json={"name": "Still in"}, headers=origin)
+        assert r.status_code == 200
+    finally:
+        for client in clients:
+            await client.aclose()
