@@ -100,7 +100,9 @@ class PageOf:
     body: str | None = None
 
 
-def page_of(path: str | None = None, query: LiteralString | None = None, body: str | None = None):
+def page_of(
+    path: str | None = None, query: LiteralString | None = None, body: str | None = None
+) -> PageOf:
     if (path is None) != (query is None):
         raise ValueError("page_of: a path parameter needs its query, and the other way round")
     return PageOf(path=path, query=query, body=body)
@@ -135,14 +137,12 @@ def unscoped(reason: str, *codes: int, target: str | None = None) -> dict[str, A
     return {"opt": opt, "responses": errors(*codes)}
 
 
-def route_scope(handler: BaseRouteHandler) -> str | None:
-    return cast("str | None", handler.opt.get("scope"))
-
-
 # -- the guard -------------------------------------------------------------------
 
 
-async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler):
+async def authorize(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """Guard of every scoped route: 401 without a valid credential, 403 without the
     scope, the page or (for a session's write) a same-origin ``Origin``."""
     need: str = handler.opt["scope"]
@@ -261,7 +261,9 @@ class Access:
         self._keys.clear()
         self._sessions.clear()
 
-    async def authenticate(self, connection: ASGIConnection[Any, Any, Any, Any], need: str):
+    async def authenticate(
+        self, connection: ASGIConnection[Any, Any, Any, Any], need: str
+    ) -> Principal:
         header = connection.headers.get("authorization")
         if header is not None:
             scheme, _sep, given = header.partition(" ")
