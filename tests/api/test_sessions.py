@@ -130,6 +130,30 @@ async def test_login_refuses_weak_or_wrong_tokens(api, db):
     assert rows == [(write["id"], "write")]
 
 
+async def test_a_browser_form_gets_the_form_again_with_the_reason(api):
+    read = await make_key(api, "read")
+    async with browser(api) as client:
+        html_accept = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        r = await client.post(
+            "/api/login", data={"token": "wrong", "next": "/dash"}, headers=html_accept
+        )
+        assert r.status_code == 401
+        assert r.headers["content-type"].startswith("text/html")
+        assert 'role="alert"' in r.text
+        assert "neither the admin token nor an API key" in r.text
+        assert 'name="next" value="/dash"' in r.text
+        assert "wrong" not in r.text.replace("neither", "")  # the token is not echoed
+        assert "set-cookie" not in r.headers
+        r = await client.post("/api/login", data={"token": read["token"]}, headers=html_accept)
+        assert r.status_code == 403
+        assert "needs &#x27;write&#x27; or more" in r.text
+        assert read["token"] not in r.text
+        # Scripts (no text/html in Accept) get JSON, as from every other route.
+        r = await client.post("/api/login", data={"token": "wrong"})
+        assert r.status_code == 401
+        assert "neither" in r.json()["error"]
+
+
 async def test_the_csrf_rule_for_cookie_writes(api):
     page = await make_page(api)
     endpoint = await make_endpoint(api, page["id"])

@@ -53,12 +53,13 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding
 label,input,button{display:block;width:100%;box-sizing:border-box}
 input{margin:.25rem 0 1rem;padding:.5rem;font:inherit}
 button{padding:.5rem;font:inherit;cursor:pointer}
+.error{color:#a40000;font-weight:600}
 </style>
 </head>
 <body>
 <main>
 <h1>Log in to Uptimatum</h1>
-<form method="post" action="/api/login">
+{error}<form method="post" action="/api/login">
 <label for="token">Admin token or API key (write scope or more)</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required>
 <input type="hidden" name="next" value="{next}">
@@ -104,13 +105,25 @@ def _cookie(settings: Settings, value: str, max_age: int) -> Cookie:
     media_type=MediaType.HTML,
 )
 async def login_form(next: Next = None) -> Response[str]:
-    page = _FORM.replace("{next}", html.escape(safe_next(next), quote=True))
-    return Response(page, media_type=MediaType.HTML, headers=_HEADERS)
+    return _form_page(next)
+
+
+def _form_page(wanted: Any, error: str = "", status: int = 200) -> Response[str]:
+    shown = f'<p class="error" role="alert">{html.escape(error)}</p>\n' if error else ""
+    page = _FORM.replace("{next}", html.escape(safe_next(wanted), quote=True))
+    page = page.replace("{error}", shown)
+    return Response(page, status_code=status, media_type=MediaType.HTML, headers=_HEADERS)
+
+
+def _is_form(request: Request[Any, Any, Any]) -> bool:
+    content_type = request.headers.get("content-type", "").lower()
+    return (
+        "application/x-www-form-urlencoded" in content_type or "multipart/form-data" in content_type
+    )
 
 
 async def _login_fields(request: Request[Any, Any, Any]) -> tuple[str, Any]:
-    content_type = request.headers.get("content-type", "").lower()
-    if "application/x-www-form-urlencoded" in content_type or "multipart/form-data" in content_type:
+    if _is_form(request):
         form = await request.form()
         token = form.get("token")
         if not isinstance(token, str) or not token:
@@ -137,7 +150,19 @@ async def _login_fields(request: Request[Any, Any, Any]) -> tuple[str, Any]:
         target="session",
     ),
 )
-async def login(request: Request[Any, Any, Any], pool: Pool) -> Response[bytes]:
+async def login(request: Request[Any, Any, Any], pool: Pool) -> Response[Any]:
+    """A refused login answers JSON, or the form again with the reason for a browser's form."""
+    try:
+        return await _open_session(request, pool)
+    except ApiError as exc:
+        if not (_is_form(request) and "text/html" in request.headers.get("accept", "")):
+            raise
+        form = await request.form()
+        wanted = form.get("next") or request.query_params.get("next")
+        return _form_page(wanted, exc.detail, exc.status_code)
+
+
+async def _open_session(request: Request[Any, Any, Any], pool: Pool) -> Response[bytes]:
     token, wanted = await _login_fields(request)
     wanted = wanted or request.query_params.get("next")
     access: Access = request.app.state.access
