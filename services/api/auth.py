@@ -318,6 +318,8 @@ class Access:
         if row["key_id"] is not None and (why := key_problem(row)):
             return None, f"the session's {why}"
         await self._stamp("session", row["id"], q.TOUCH_SESSION)
+        if row["key_id"] is not None:  # a session's use is its key's use
+            await self._stamp("key", row["key_id"], q.TOUCH_KEY)
         pages = frozenset(row["page_ids"]) if row["page_ids"] is not None else None
         return Principal(row["scope"], pages, row["key_id"], row["key_name"] or "", row["id"]), ""
 

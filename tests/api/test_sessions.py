@@ -209,6 +209,22 @@ async def test_a_session_carries_its_keys_scope_and_pages(api):
         assert "revoked" in r.json()["error"]
 
 
+async def test_a_sessions_use_is_its_keys_use(api, db, settings):
+    await make_page(api)
+    key = await make_key(api, "write")
+    async with browser(api) as client:
+        await login(client, key["token"])
+        cookie = client.cookies.get(SESSION_COOKIE)
+    await db.execute("UPDATE api_keys SET last_used_at = NULL")
+    async with serve(settings) as other, browser(other) as client:  # another replica
+        client.cookies.set(SESSION_COOKIE, cookie)
+        origin = {"Origin": str(other.base_url).rstrip("/")}
+        r = await client.patch("/api/pages/acme", json={"name": "Via session"}, headers=origin)
+        assert r.status_code == 200
+    used = (await api.get(f"/api/keys/{key['id']}", headers=AUTH)).json()["lastUsedAt"]
+    assert used is not None
+
+
 async def test_logout_ends_the_session(api):
     await make_page(api)
     origin = {"Origin": str(api.base_url).rstrip("/")}
