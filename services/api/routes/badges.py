@@ -11,7 +11,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
 from services.api import queries as q
-from services.api.cache import TTLCache
+from services.api.cache import TTLCache, etag_matches
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors
 from shared.badge import BADGE_COLORS, render_badge
@@ -66,13 +66,6 @@ def render(row: dict[str, Any], label: str | None, style: str) -> Badge:
     return Badge(render_badge(label or row["name"], message, BADGE_COLORS[status], style=style))
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in tags or etag in tags
-
-
 @get(
     "/badge/{slug:str}",
     tags=["badges"],
@@ -102,6 +95,6 @@ async def badge(
             badges.facts.put(slug, row)
         rendered = badges.rendered.put(key, render(row, label, style))
     headers = {"Cache-Control": f"public, max-age={MAX_AGE}", "ETag": rendered.etag}
-    if _matches(request.headers.get("if-none-match"), rendered.etag):
+    if etag_matches(request.headers.get("if-none-match"), rendered.etag):
         return Response(b"", status_code=304, headers=headers, media_type=SVG)
     return Response(rendered.svg, headers=headers, media_type=SVG)

@@ -59,18 +59,33 @@ async def get_page(
     pool: Pool,
     long_uptimes: NamedDependency[TTLCache[Long]],
 ) -> PageDetail:
+    page = await read_page(pool, long_uptimes, slug)
+    if page is None:
+        raise _not_found(slug)
+    return page
+
+
+async def read_page(
+    pool: Pool, long_uptimes: TTLCache[Long], slug: str, *, long: bool = True
+) -> PageDetail | None:
+    """The page with its active endpoints (None when unknown); the status page reads it too.
+
+    ``long=False`` leaves the 7/30/90-day figures out (null), one statement fewer.
+    """
     rows = await fetch_all(pool, q.PAGE_STATUS, {"slug": slug})
     if not rows:
-        raise _not_found(slug)
+        return None
     first = rows[0]
     rows = [row for row in rows if row["id"] is not None]
-    long = await _long_uptimes(pool, long_uptimes, first["p_id"], len(rows)) if rows else {}
+    figures = {}
+    if rows and long:
+        figures = await _long_uptimes(pool, long_uptimes, first["p_id"], len(rows))
     return PageDetail(
         id=first["p_id"],
         slug=first["page_slug"],
         name=first["page_name"],
         created_at=first["page_created_at"],
-        endpoints=[_page_endpoint(row, long.get(row["id"])) for row in rows],
+        endpoints=[_page_endpoint(row, figures.get(row["id"])) for row in rows],
     )
 
 
