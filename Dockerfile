@@ -31,11 +31,13 @@ httpcore==1.0.9
 httpx==0.28.1
 idna==3.20
 importlib-metadata==10.2.0
+jinja2==3.1.6
 lazy-importer==0.1.0
 litestar==2.25.0
 litestar-htmx==0.5.0
 loguru==0.7.3
 markdown-it-py==4.3.0
+markupsafe==3.0.4
 mdurl==0.1.2
 msgspec==0.22.0
 multidict==7.2.1

@@ -21,9 +21,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from services.api.audit import audit_middleware
 from services.api.auth import Access
-from services.api.cache import TTLCache
+from services.api.cache import FlightCache, TTLCache
 from services.api.errors import EXCEPTION_HANDLERS
-from services.api.routes import audit, badges, endpoints, health, incidents, keys, pages, session
+from services.api.routes import audit, badges, endpoints, health, incidents, keys, pages, pages_html, session
 from shared.db import create_pool, start_timing
 from shared.settings import Settings, load_settings
 
@@ -60,6 +60,7 @@ ROUTES = [
     session.login_form,
     session.login,
     session.logout,
+    *pages_html.ROUTES,
 ]
 
 
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "badges": badges.BadgeCache(),
                 "long_uptimes": TTLCache(pages.LONG_TTL),
                 "access": Access(settings),
+                "html": FlightCache(pages_html.CACHE_SECONDS),
             }
         ),
         dependencies={
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(_settings, sync_to_thread=False),
             "badges": Provide(_badges, sync_to_thread=False),
             "long_uptimes": Provide(_long_uptimes, sync_to_thread=False),
+            "html": Provide(_html, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[audit_middleware],
@@ -192,9 +195,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # A browser asks for gzip: a 24 h timeline of 100 endpoints is ~600 kB of
         # JSON and ~60 kB on the wire. Level 3 costs ~2 ms there (level 9: ~20 ms);
         # small answers (badges, single rows) are sent as they are.
+        # (The status pages gzip each render once themselves: skip_compression.)
         compression_config=CompressionConfig(
-            backend="gzip", gzip_compress_level=3, minimum_size=2048
+            backend="gzip",
+            gzip_compress_level=3,
+            minimum_size=2048,
+            exclude_opt_key="skip_compression",
         ),
+        template_config=pages_html.template_config(),
         openapi_config=_openapi(),
         request_max_body_size=MAX_BODY,
         logging_config=None,
@@ -207,6 +215,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def _clear_caches(state: State) -> None:
     state.badges.clear()
     state.long_uptimes.clear()
+    state.html.clear()
 
 
 # Dependencies: what lives in app.state, handed to handlers by name.
@@ -224,6 +233,10 @@ def _badges(state: State) -> badges.BadgeCache:
 
 def _long_uptimes(state: State) -> TTLCache[pages.Long]:
     return state.long_uptimes
+
+
+def _html(state: State) -> FlightCache[pages_html.Body | None]:
+    return state.html
 
 
 def _openapi() -> OpenAPIConfig:

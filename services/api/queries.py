@@ -406,3 +406,72 @@ LIST_AUDIT = (
     " AND (%(before_at)s::timestamptz IS NULL OR at < %(before_at)s::timestamptz)"
     " ORDER BY id DESC LIMIT %(limit)s::int"
 )
+
+# -- the public status page (routes/pages_html.py) -----------------------------
+
+# The daily bars of a page's active endpoints, one row per endpoint: the UTC
+# days of the last 90 (``first_day`` to today) that have figures, as offsets
+# from ``first_day`` with their available and covered seconds. A closed day
+# comes from its daily rollup (``rolled_*``, the days before ``lo``); from
+# ``lo``, the first day no rollup answers (today, a day not rolled up yet, a
+# stale one), the days are computed from the raw runs up to now (``raw_*``),
+# split at midnights as the rollup splits them (covered_runs, migrations/0005).
+# Rolled days are contiguous (shared/queries.py), so ``lo`` is the earliest of
+# today, the day after the last rolled one and the first stale one. One index
+# range of uptime_daily and two index probes of checks per endpoint; nothing is
+# written.
+PAGE_DAILY_UPTIMES: LiteralString = (
+    """
+WITH k AS (
+    SELECT (now() AT TIME ZONE 'UTC')::date AS today, """
+    + _LAST_CLOSED
+    + """ AS last_closed
+)
+SELECT e.id AS endpoint_id, k.today - 89 AS first_day, r.lo,
+       r.offsets AS rolled_offsets, r.available AS rolled_available, r.covered AS rolled_covered,
+       w.offsets AS raw_offsets, w.available AS raw_available, w.covered AS raw_covered
+  FROM pages p
+  JOIN endpoints e ON e.page_id = p.id AND e.active
+ CROSS JOIN k
+ CROSS JOIN LATERAL (
+    SELECT least(k.today,
+                 coalesce(max(u.day) FILTER (WHERE NOT u.stale) + 1, k.today - 89),
+                 min(u.day) FILTER (WHERE u.stale)) AS lo,
+           array_agg(u.day - (k.today - 89)) FILTER (WHERE NOT u.stale) AS offsets,
+           array_agg(u.available_seconds) FILTER (WHERE NOT u.stale) AS available,
+           array_agg(u.covered_seconds) FILTER (WHERE NOT u.stale) AS covered
+      FROM uptime_daily u
+     WHERE u.endpoint_id = e.id AND u.day >= k.today - 89 AND u.day <= k.last_closed
+ ) r
+ CROSS JOIN LATERAL (
+    SELECT array_agg(x.day - (k.today - 89)) AS offsets, array_agg(x.available) AS available,
+           array_agg(x.covered) AS covered
+      FROM (SELECT r.lo + n AS day,
+                   coalesce(sum(x.secs) FILTER (WHERE x.ok), 0)::float8 AS available,
+                   sum(x.secs)::float8 AS covered
+              FROM covered_runs(e.id, r.lo::timestamp AT TIME ZONE 'UTC', now()) c
+             CROSS JOIN LATERAL generate_series(
+                       greatest(0, (c.s_at AT TIME ZONE 'UTC')::date - r.lo),
+                       ((c.e_at AT TIME ZONE 'UTC') - interval '1 microsecond')::date - r.lo) n
+             CROSS JOIN LATERAL (
+                SELECT c.status <> 'down' AS ok,
+                       extract(epoch FROM
+                           least(c.e_at, (r.lo + n + 1)::timestamp AT TIME ZONE 'UTC')
+                           - greatest(c.s_at, (r.lo + n)::timestamp AT TIME ZONE 'UTC')) AS secs
+             ) x
+             WHERE x.secs > 0
+             GROUP BY n) x
+ ) w
+ WHERE p.slug = %(slug)s::text
+"""
+)
+
+# The incidents a status page shows: the unresolved ones and those of the last
+# 14 days (opened or resolved since), newest first.
+PAGE_RECENT_INCIDENTS = (
+    "SELECT " + _INCIDENT_COLUMNS + " FROM incidents"
+    " WHERE page_id = (SELECT id FROM pages WHERE slug = %(slug)s::text)"
+    " AND (status <> 'resolved' OR created_at >= now() - interval '14 days'"
+    " OR resolved_at >= now() - interval '14 days')"
+    " ORDER BY created_at DESC, id DESC"
+)

@@ -1,0 +1,483 @@
+"""The public status page: server-rendered HTML at ``/status``, ``/status/{slug}`` and its embed.
+
+The data comes from the JSON routes' named statements (``pages.read_page``, the
+page list) plus the daily bars and the recent incidents, a fixed number of
+statements whatever the number of endpoints. Templates (``services/api/templates``)
+render through Litestar's Jinja engine with autoescaping; Markdown is CommonMark
+with raw HTML disabled. A rendered page is kept ``CACHE_SECONDS`` in this process
+(gzipped once), answered with an ETag (304 on a match) and ``Cache-Control: public,
+max-age=MAX_AGE``; a write through this process empties the cache (app.py).
+These routes are not in the OpenAPI document: they are pages, not the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gzip
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import MediaType, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from services.api import queries as q
+from services.api.cache import FlightCache, TTLCache, etag_matches
+from services.api.deps import Pool
+from services.api.models import PageDetail, PageEndpoint
+from services.api.routes import pages
+from shared.db import fetch_all
+
+MAX_AGE = 10  # seconds browsers and proxies may keep a page
+CACHE_SECONDS = 5.0  # how stale this process lets a rendered page get
+DAYS = 90  # daily bars per endpoint
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")  # as models.Slug: else a 404
+
+HERE = Path(__file__).resolve().parent.parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+# No inline script or style anywhere: everything comes from 'self'.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors "
+)
+CSP = _CSP + "'none'"
+CSP_EMBED = _CSP + "*"  # the widget may be framed by any site
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+STATUS_WORDS = {
+    "up": "Up",
+    "degraded": "Degraded",
+    "down": "Down",
+    "maintenance": "In maintenance",
+    "unknown": "No data yet",
+}
+INCIDENT_WORDS = {
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "monitoring": "Monitoring",
+    "resolved": "Resolved",
+}
+IMPACT_WORDS = {
+    "none": "No impact",
+    "minor": "Minor impact",
+    "major": "Major impact",
+    "critical": "Critical impact",
+}
+# Statuspage's indicator and its description (issue 9's page status).
+INDICATORS = {
+    "none": "All Systems Operational",
+    "minor": "Partially Degraded Service",
+    "major": "Partial System Outage",
+    "critical": "Major System Outage",
+}
+_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
+
+
+# -- assets ----------------------------------------------------------------------
+
+
+class Body:
+    """A response body, gzipped once, with its strong ETag."""
+
+    __slots__ = ("etag", "gzipped", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.gzipped = gzip.compress(raw, compresslevel=4, mtime=0)
+        self.etag = '"' + hashlib.blake2b(raw, digest_size=12).hexdigest() + '"'
+
+
+class Asset(Body):
+    """A static file at a content-hashed URL: it never changes, so it is cached for a year."""
+
+    __slots__ = ("media_type", "url")
+
+    def __init__(self, path: Path, media_type: str) -> None:
+        super().__init__(path.read_bytes())
+        self.media_type = media_type
+        digest = hashlib.sha256(self.raw).hexdigest()[:12]
+        self.url = f"/static/{path.stem}.{digest}{path.suffix}"
+
+
+ASSETS = {
+    "css": Asset(STATIC / "status.css", "text/css"),
+    "js": Asset(STATIC / "status.js", "text/javascript"),
+    "icon": Asset(STATIC / "favicon.svg", "image/svg+xml"),
+}
+_BY_URL = {a.url.rsplit("/", 1)[1]: a for a in ASSETS.values()}
+ASSET_URLS = {name: a.url for name, a in ASSETS.items()}
+
+
+# -- templates -------------------------------------------------------------------
+
+
+def _markdown(text: str | None) -> Markup:
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - html disabled: escaped
+
+
+def _when(value: datetime | None) -> Markup:
+    """A time in UTC with the offset named; status.js shows it in the reader's zone."""
+    if value is None:
+        return Markup("")
+    utc = value.astimezone(UTC)
+    label = f"{utc.day} {utc:%b %Y, %H:%M} UTC"
+    return Markup('<time datetime="{}" data-local>{}</time>').format(
+        utc.strftime("%Y-%m-%dT%H:%M:%SZ"), label
+    )
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown"] = _markdown
+    env.filters["when"] = _when
+    env.globals["assets"] = ASSET_URLS
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+def _render(request: Request[Any, Any, Any], name: str, context: dict[str, Any]) -> Body:
+    engine = request.app.template_engine
+    assert engine is not None, "create_app sets template_config"
+    return Body(engine.get_template(name).render(**context).encode())
+
+
+# -- answering -------------------------------------------------------------------
+
+
+def _accepts_gzip(request: Request[Any, Any, Any]) -> bool:
+    for part in request.headers.get("accept-encoding", "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _send(
+    request: Request[Any, Any, Any],
+    body: Body,
+    *,
+    media_type: str = MediaType.HTML,
+    status: int = 200,
+    cache_control: str = f"public, max-age={MAX_AGE}",
+    csp: str | None = CSP,
+) -> Response[bytes]:
+    headers = {
+        "Cache-Control": cache_control,
+        "ETag": body.etag,
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+    if csp:
+        headers["Content-Security-Policy"] = csp
+        if csp == CSP:
+            headers["X-Frame-Options"] = "DENY"  # for browsers without frame-ancestors
+    if status == 200 and etag_matches(request.headers.get("if-none-match"), body.etag):
+        return Response(b"", status_code=304, headers=headers, media_type=media_type)
+    content = body.raw
+    if _accepts_gzip(request) and len(body.raw) > 1024:
+        content = body.gzipped
+        headers["Content-Encoding"] = "gzip"
+    return Response(content, status_code=status, headers=headers, media_type=media_type)
+
+
+def _not_found(request: Request[Any, Any, Any], slug: str) -> Response[bytes]:
+    body = _render(request, "status_404.html", {"slug": slug})
+    return _send(request, body, status=404, cache_control="no-cache")
+
+
+# -- what a page shows -----------------------------------------------------------
+
+
+def _state(key: str) -> dict[str, str]:
+    return {"key": key, "word": STATUS_WORDS[key]}
+
+
+def _endpoint_key(ep: PageEndpoint) -> str:
+    if getattr(ep, "in_maintenance", False):
+        return "maintenance"
+    return ep.status or "unknown"
+
+
+def page_status(endpoints: list[PageEndpoint], incidents: Iterable[dict[str, Any]]) -> dict:
+    """Issue 9's rule: the worst of the unresolved incidents' impacts and of the endpoints.
+
+    Any ``degraded`` -> at least minor, any ``down`` -> at least major, every one
+    ``down`` -> critical; endpoints in maintenance do not count.
+    """
+    keys = [_endpoint_key(ep) for ep in endpoints]
+    counted = [k for k in keys if k != "maintenance"]
+    worst = "none"
+    if counted and all(k == "down" for k in counted):
+        worst = "critical"
+    elif "down" in counted:
+        worst = "major"
+    elif "degraded" in counted:
+        worst = "minor"
+    for incident in incidents:
+        if incident["status"] != "resolved":
+            impact = incident.get("impact") or "minor"
+            worst = max(worst, impact, key=_RANK.__getitem__)
+    return {"indicator": worst, "description": INDICATORS[worst]}
+
+
+def _pct(value: float | None) -> Markup | None:
+    if value is None:
+        return None
+    return Markup('<span class="num">{:.2f} %</span>').format(value)
+
+
+def _day_class(value: float | None) -> str:
+    if value is None:
+        return "none"
+    if value >= 99.9:
+        return "ok"
+    if value >= 99:
+        return "minor"
+    if value >= 95:
+        return "major"
+    return "critical"
+
+
+class Days:
+    """One endpoint's 90 days: each day's uptime (None: no data) and the 90-day figure."""
+
+    __slots__ = ("first_day", "total", "uptimes")
+
+    def __init__(self, row: dict[str, Any] | None) -> None:
+        if row is None:
+            self.first_day = datetime.now(UTC).date() - timedelta(days=DAYS - 1)
+            self.uptimes: list[float | None] = [None] * DAYS
+            self.total: float | None = None
+            return
+        self.first_day = row["first_day"]
+        available: list[float] = [0.0] * DAYS
+        covered: list[float] = [0.0] * DAYS
+        lo = (row["lo"] - self.first_day).days
+        rolled = zip(
+            row["rolled_offsets"] or (),
+            row["rolled_available"] or (),
+            row["rolled_covered"] or (),
+            strict=True,
+        )
+        raw = zip(
+            row["raw_offsets"] or (),
+            row["raw_available"] or (),
+            row["raw_covered"] or (),
+            strict=True,
+        )
+        for offset, up, seen in rolled:
+            if offset < lo:  # from lo on, the raw runs answer
+                available[offset], covered[offset] = up, seen
+        for offset, up, seen in raw:
+            available[offset], covered[offset] = up, seen
+        self.uptimes = [
+            100 * a / c if c > 0 else None for a, c in zip(available, covered, strict=True)
+        ]
+        seen_total = sum(covered)
+        self.total = 100 * sum(available) / seen_total if seen_total > 0 else None
+
+    def bars(self) -> Markup:
+        """The bars, oldest first, each with its date and figure (shown on hover and focus)."""
+        labels = _day_labels(self.first_day)
+        out = []
+        for label, value in zip(labels, self.uptimes, strict=True):
+            if value is None:
+                out.append(f"{label[0]}none{label[1]}no data</span></li>")
+            elif value == 100:  # most days
+                out.append(f"{label[0]}ok{label[1]}100.00 % uptime</span></li>")
+            else:
+                out.append(
+                    f"{label[0]}{_day_class(value)}{label[1]}{value:.2f} % uptime</span></li>"
+                )
+        return Markup("".join(out))  # noqa: S704 - dates and numbers only
+
+
+@functools.lru_cache(maxsize=4)
+def _day_labels(first_day: date) -> list[tuple[str, str]]:
+    """Per day, the markup around its class and its figure (the same for every endpoint)."""
+    days = (first_day + timedelta(days=i) for i in range(DAYS))
+    return [('<li class="d-', f'" tabindex="0"><span>{d.day} {d:%b %Y}: ') for d in days]
+
+
+def _endpoint_view(ep: PageEndpoint, days: Days) -> dict[str, Any]:
+    return {
+        "id": ep.id,
+        "name": ep.name,
+        "state": _state(_endpoint_key(ep)),
+        "uptime_90d": _pct(days.total),
+        "uptime_24h": _pct(ep.uptimes.h24),
+        "bars": days.bars(),
+    }
+
+
+def _incident_view(row: dict[str, Any]) -> dict[str, Any]:
+    updates = row.get("updates")
+    if updates is None:  # before incident updates: the description is the one message
+        updates = [
+            {
+                "status": row["status"],
+                "message": row["description"],
+                "created_at": row["created_at"],
+            }
+        ]
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "status_word": INCIDENT_WORDS[row["status"]],
+        "impact": row.get("impact") or "minor",
+        "impact_word": IMPACT_WORDS[row.get("impact") or "minor"],
+        "created_at": row["created_at"],
+        "resolved_at": row["resolved_at"],
+        "postmortem": row.get("postmortem"),
+        "updates": [
+            {
+                "status_word": INCIDENT_WORDS[u["status"]],
+                "message": u.get("message"),
+                "created_at": u["created_at"],
+            }
+            for u in updates
+        ],
+    }
+
+
+def _links(slug: str) -> dict[str, Any]:
+    return {
+        "feeds": [],
+        "json": [{"href": f"/api/pages/{slug}", "label": "JSON (this page's API)"}],
+        "embed": f"/status/{slug}/embed",
+        "page": f"/status/{slug}",
+    }
+
+
+async def _page_data(
+    pool: Pool, slug: str
+) -> tuple[PageDetail, list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """The page (as GET /api/pages/{slug} reads it), its daily bars and recent incidents."""
+    params = {"slug": slug}
+    detail, bars, incidents = await asyncio.gather(
+        pages.read_page(pool, _NO_LONG_CACHE, slug, long=False),
+        fetch_all(pool, q.PAGE_DAILY_UPTIMES, params),
+        fetch_all(pool, q.PAGE_RECENT_INCIDENTS, params),
+    )
+    if detail is None:
+        return None
+    return detail, bars, incidents
+
+
+def page_context(
+    detail: PageDetail, bar_rows: list[dict[str, Any]], incident_rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    bars = {r["endpoint_id"]: r for r in bar_rows}
+    incidents = [_incident_view(r) for r in incident_rows]
+    return {
+        "page": {"name": detail.name, "slug": detail.slug},
+        "status": page_status(detail.endpoints, incident_rows),
+        "endpoints": [_endpoint_view(ep, Days(bars.get(ep.id))) for ep in detail.endpoints],
+        "active_incidents": [
+            i for i, r in zip(incidents, incident_rows, strict=True) if r["status"] != "resolved"
+        ],
+        "past_incidents": [
+            i for i, r in zip(incidents, incident_rows, strict=True) if r["status"] == "resolved"
+        ],
+        "maintenances": {"in_progress": [], "upcoming": []},
+        "links": _links(detail.slug),
+        "generated_at": datetime.now(UTC),
+    }
+
+
+# -- routes ----------------------------------------------------------------------
+
+HTML = NamedDependency[FlightCache[Body | None]]
+_OPT = {"skip_compression": True}  # gzipped once per render, here
+_NO_LONG_CACHE: TTLCache[pages.Long] = TTLCache(0)  # the page reads no 7/30/90-day figures
+
+
+@get("/status", include_in_schema=False, media_type=MediaType.HTML, opt=_OPT)
+async def status_index(request: Request[Any, Any, Any], pool: Pool, html: HTML) -> Response[bytes]:
+    async def fill() -> Body:
+        rows = await fetch_all(pool, q.LIST_PAGES)
+        return _render(request, "status_index.html", {"pages": rows})
+
+    body = await html.get(("index",), fill)
+    assert body is not None
+    return _send(request, body)
+
+
+@get("/status/{slug:str}", include_in_schema=False, media_type=MediaType.HTML, opt=_OPT)
+async def status_page(
+    slug: FromPath[str], request: Request[Any, Any, Any], pool: Pool, html: HTML
+) -> Response[bytes]:
+    async def fill() -> Body | None:
+        data = await _page_data(pool, slug)
+        return None if data is None else _render(request, "status_page.html", page_context(*data))
+
+    body = await html.get(("page", slug), fill) if SLUG.fullmatch(slug) else None
+    return _not_found(request, slug) if body is None else _send(request, body)
+
+
+@get("/status/{slug:str}/embed", include_in_schema=False, media_type=MediaType.HTML, opt=_OPT)
+async def status_embed(
+    slug: FromPath[str], request: Request[Any, Any, Any], pool: Pool, html: HTML
+) -> Response[bytes]:
+    async def fill() -> Body | None:
+        detail, incidents = await asyncio.gather(
+            pages.read_page(pool, _NO_LONG_CACHE, slug, long=False),
+            fetch_all(pool, q.PAGE_RECENT_INCIDENTS, {"slug": slug}),
+        )
+        if detail is None:
+            return None
+        context = {
+            "page": {"name": detail.name, "slug": detail.slug},
+            "status": page_status(detail.endpoints, incidents),
+            "endpoints": [
+                {"id": ep.id, "name": ep.name, "state": _state(_endpoint_key(ep))}
+                for ep in detail.endpoints
+            ],
+            "links": _links(detail.slug),
+        }
+        return _render(request, "status_embed.html", context)
+
+    body = await html.get(("embed", slug), fill) if SLUG.fullmatch(slug) else None
+    if body is None:
+        return _not_found(request, slug)
+    return _send(request, body, csp=CSP_EMBED)
+
+
+@get("/static/{name:str}", include_in_schema=False, opt=_OPT)
+async def static_asset(name: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The stylesheet and script at their content-hashed names; any other name is a 404."""
+    asset = _BY_URL.get(name)
+    if asset is None:
+        return Response(
+            b"not found\n", status_code=404, media_type=MediaType.TEXT,
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )  # fmt: skip
+    return _send(
+        request,
+        asset,
+        media_type=asset.media_type,
+        cache_control="public, max-age=31536000, immutable",
+        csp=None,
+    )
+
+
+ROUTES = [status_index, status_page, status_embed, static_asset]
