@@ -99,7 +99,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         f"\n  Uptimatum is running\n"
         f"  API          {base}/api/pages\n"
         f"  Docs         {base}/reference  (OpenAPI: {base}/doc)\n"
-        f"  Demo page    {base}/api/pages/demo   badge: {base}/badge/demo\n"
+        f"  Status page  {base}/status/demo   (all pages: {base}/status)\n"
+        f"  Demo JSON    {base}/api/pages/demo   badge: {base}/badge/demo\n"
         f"  Admin token  {token}\n"
         f"  Ctrl-C stops everything.\n",
         flush=True,
