@@ -23,7 +23,17 @@ from services.api.audit import audit_middleware
 from services.api.auth import Access
 from services.api.cache import FlightCache, TTLCache
 from services.api.errors import EXCEPTION_HANDLERS
-from services.api.routes import audit, badges, endpoints, health, incidents, keys, pages, pages_html, session
+from services.api.routes import (
+    audit,
+    badges,
+    endpoints,
+    health,
+    incidents,
+    keys,
+    pages,
+    pages_html,
+    session,
+)
 from shared.db import create_pool, start_timing
 from shared.settings import Settings, load_settings
 
@@ -96,10 +106,8 @@ class Observe:
                     await _drain(receive)
                 if method in WRITES and 200 <= status < 300:
                     self.on_write()
-                headers = [
-                    *message.get("headers", ()),
-                    (b"server-timing", timing.header().encode()),
-                ]
+                headers = _no_framing([*message.get("headers", ())])
+                headers.append((b"server-timing", timing.header().encode()))
                 message = {**message, "headers": headers}
             elif method == "HEAD" and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
@@ -113,6 +121,27 @@ class Observe:
             logger.bind(method=method, path=path, status=status, duration_ms=round(ms, 2)).info(
                 "{} {} {} {:.1f} ms", method, path, status, ms
             )
+
+
+def _no_framing(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Every HTML page refuses to be framed unless its policy says otherwise (the embed).
+
+    ``frame-ancestors 'none'`` joins a page's own Content-Security-Policy, or is
+    its policy when it has none (the login form, the API reference).
+    """
+    html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+    if not html:
+        return headers
+    out, found = [], False
+    for key, value in headers:
+        if key.lower() == b"content-security-policy":
+            found = True
+            if b"frame-ancestors" not in value:
+                value += b"; frame-ancestors 'none'"
+        out.append((key, value))
+    if not found:
+        out.append((b"content-security-policy", b"frame-ancestors 'none'"))
+    return out
 
 
 async def _drain(receive: Receive) -> None:

@@ -300,6 +300,13 @@ async def test_frame_ancestors(api, db):
     assert "x-frame-options" not in embed.headers
 
 
+async def test_every_other_html_page_refuses_framing(api):
+    for path in ("/reference", "/api/login", "/status", "/status/nope"):
+        r = await api.get(path)
+        assert r.headers["content-type"].startswith("text/html"), path
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+
+
 async def test_unknown_slug_is_an_html_404(api):
     for path in ("/status/nope", "/status/nope/embed"):
         r = await api.get(path)
