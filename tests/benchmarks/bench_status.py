@@ -2,7 +2,8 @@
 
 Seeds a page with 100 endpoints and 90 days of history (bench_api's seed),
 starts the real API (`uptimatum api`, one worker) and measures, side by side in
-one run, `GET /status/{slug}` and `GET /api/pages/{slug}`:
+one run, `GET /status/{slug}` and `GET /api/pages/{slug}` (and the badge, the
+lightest cached route, as a measure of what the machine gives any route):
 
 - uncached p50 at concurrency 1: each timed request follows a write (a PATCH
   of the page's name to itself) that empties the process's caches, so every
@@ -34,7 +35,11 @@ from tests.benchmarks.bench_api import (
 from tests.benchmarks.seed import seed_page
 
 SLUG = "bench"
-ROUTES = {"status page (HTML)": f"/status/{SLUG}", "page JSON": f"/api/pages/{SLUG}"}
+ROUTES = {
+    "status page (HTML)": f"/status/{SLUG}",
+    "page JSON": f"/api/pages/{SLUG}",
+    "badge (reference: the lightest cached route)": f"/badge/{SLUG}",
+}
 CONCURRENCY = 64
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 UNCACHED = int(os.environ.get("BENCH_UNCACHED", "40"))  # timed requests after a write
