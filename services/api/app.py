@@ -34,7 +34,7 @@ from services.api.routes import (
     pages_html,
     session,
 )
-from shared.db import create_pool, start_timing
+from shared.db import DatabaseUnavailable, create_pool, start_timing
 from shared.settings import Settings, load_settings
 
 MAX_BODY = 64 * 1024
@@ -202,7 +202,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "badges": badges.BadgeCache(),
                 "long_uptimes": TTLCache(pages.LONG_TTL),
                 "access": Access(settings),
-                "html": FlightCache(pages_html.CACHE_SECONDS),
+                # The status pages: while the database is unreachable, the last render.
+                "html": FlightCache(pages_html.CACHE_SECONDS, keep_on=(DatabaseUnavailable,)),
             }
         ),
         dependencies={

@@ -55,12 +55,19 @@ class FlightCache(Generic[T]):
     never waits on the database nor stampedes it. Without a value (first use,
     or after ``clear``) readers wait for that one fill together. ``clear`` also
     discards fills started before it, so a write is never followed by a value
-    read before the write.
+    read before the write. A fill failing with one of ``keep_on`` (the database
+    is unreachable) answers the last value instead, however old.
     """
 
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        max_entries: int = 10_000,
+        keep_on: tuple[type[BaseException], ...] = (),
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.keep_on = keep_on  # a fill failing so answers the last value, however old
         self._entries: dict[Any, tuple[float, T]] = {}
         self._fills: dict[Any, asyncio.Future[T]] = {}
         self._generation = 0
@@ -82,7 +89,12 @@ class FlightCache(Generic[T]):
             self._fills[key] = future
         if entry is not None and now < entry[0] + self.ttl:
             return entry[1]  # stale while one fill runs
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except self.keep_on:
+            if entry is None:
+                raise
+            return entry[1]
 
     async def _fill(self, key: Any, fill: Callable[[], Awaitable[T]], generation: int) -> T:
         try:

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from services.api.cache import FlightCache
+from shared.db import DatabaseUnavailable
 from tests.api.conftest import AUTH, ago, insert_check, make_endpoint, make_page
 
 HOSTILE = "<script>alert('x')</script> & \"quotes\""
@@ -252,6 +253,29 @@ async def test_flight_cache_serves_stale_while_one_fill_runs():
     assert calls == 3
     gate.set()
     assert await asyncio.gather(*waiting) == [3] * 5
+
+
+async def test_flight_cache_keeps_the_last_value_while_the_database_is_away():
+    cache: FlightCache[str] = FlightCache(ttl=0.01, keep_on=(DatabaseUnavailable,))
+    assert await cache.get("k", _value("page as of 12:00")) == "page as of 12:00"
+    await asyncio.sleep(0.03)  # expired, beyond the stale grace
+
+    async def down() -> str:
+        raise DatabaseUnavailable("connection refused")
+
+    assert await cache.get("k", down) == "page as of 12:00"
+    with pytest.raises(DatabaseUnavailable):
+        await cache.get("other", down)  # nothing to show: the error stands
+    cache.clear()
+    with pytest.raises(DatabaseUnavailable):
+        await cache.get("k", down)  # after a write the old value is gone
+
+
+def _value(text: str):
+    async def fill() -> str:
+        return text
+
+    return fill
 
 
 async def test_gzip_when_asked(api, db):
