@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, LiteralString
 
 import psycopg
+from psycopg.rows import AsyncRowFactory
 
 from services.checker.metrics import Metrics
 
@@ -53,15 +54,23 @@ class Link:
         self._conn: psycopg.AsyncConnection | None = None
 
     async def execute(
-        self, query: LiteralString, params: dict[str, Any] | None = None
+        self,
+        query: LiteralString,
+        params: dict[str, Any] | None = None,
+        *,
+        row_factory: AsyncRowFactory[Any] | None = None,
     ) -> psycopg.AsyncCursor[Any]:
-        """Send one statement (one round trip); a broken connection is dropped and re-made."""
+        """Send one statement (one round trip); a broken connection is dropped and re-made.
+
+        Rows come as tuples unless a ``row_factory`` (such as ``dict_row``) is given.
+        """
         conn = self._conn
         if conn is None or conn.closed:
             conn = self._conn = await connect(self._conninfo)
         self._metrics.round_trips.inc()
         try:
-            return await conn.execute(query, params)
+            cur = conn.cursor() if row_factory is None else conn.cursor(row_factory=row_factory)
+            return await cur.execute(query, params)
         except psycopg.OperationalError:
             await self.close()
             raise

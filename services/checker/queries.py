@@ -9,8 +9,10 @@ from shared.queries import _HORIZON
 # slot on the grid (due + interval; a checker that fell behind skips the missed
 # slots, it never fires a burst), stamp claimer and token, and return what the
 # probe needs. The moved due time is the lease. One extra row (all NULL but
-# next_due) is always returned: the earliest due time of the rows not claimed
-# now, so the loop knows how long it may sleep without another query.
+# next_due and db_now) is always returned: the earliest due time of the rows not
+# claimed now, so the loop knows how long it may sleep without another query,
+# and the database's clock (clock_timestamp(), read as late as possible), from
+# which the checker learns its offset to its own (services/checker/clock.py).
 #
 # Token: generation * 2^32 + n. A voided token (endpoint changed, claim handed
 # back) starts a new generation; otherwise the next claim adds one.
@@ -45,14 +47,15 @@ WITH due AS (
      ORDER BY s.next_check_at
      LIMIT 1
 )
-SELECT c.endpoint_id, c.claim_token, c.url, c.method, c.timeout, c.expected_status,
+SELECT c.endpoint_id, c.claim_token AS token, c.url, c.method, c.timeout, c.expected_status,
        c.degraded_threshold_ms, c.keyword, c.interval, c.due_at, c.endpoint_name, c.page_name,
-       NULL::float8 AS next_due
+       NULL::float8 AS next_due, NULL::float8 AS db_now
   FROM claimed c
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        extract(epoch FROM least((SELECT min(next_check_at) FROM claimed),
-                                (SELECT next_check_at FROM later)))::float8
+                                (SELECT next_check_at FROM later)))::float8,
+       extract(epoch FROM clock_timestamp())::float8
 """
 
 # Step 3: one round trip per flush. The state rows are locked in id order (two
