@@ -84,6 +84,11 @@ class Metrics:
             "Results not recorded because their claim was superseded",
             registry=r,
         )
+        self.results_refused = Counter(
+            "uptimatum_results_refused",
+            "Results the database refused (each logged with its endpoint id) and dropped",
+            registry=r,
+        )
         self.endpoint_status = Gauge(
             "uptimatum_endpoint_status",
             "Last status seen by this replica: 1 up, 0.5 degraded, 0 down",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import psycopg
 from loguru import logger
+from psycopg.rows import dict_row
 
 from services.checker import queries
 from services.checker.db import Link, first_line
@@ -62,15 +63,12 @@ class Writer:
             remaining = results
             try:
                 for batch in _unique_batches(results):
-                    await self._write(batch)
+                    await self._write_or_split(batch)
                     remaining = [] if len(batch) == len(remaining) else _minus(remaining, batch)
             except psycopg.OperationalError as exc:
                 self._keep(remaining)
                 self._report_failure(exc)
                 return False
-            except psycopg.Error as exc:
-                # Not a connection problem: retrying the same rows would fail again.
-                logger.error("dropping {} results the database refused: {}", len(results), exc)
             if self._failing_since is not None:
                 logger.info(
                     "database writes work again after {:.1f} s",
@@ -78,6 +76,31 @@ class Writer:
                 )
                 self._failing_since = None
         return True
+
+    async def _write_or_split(self, batch: list[Result]) -> None:
+        """Write ``batch``; if the database refuses it, write its halves: only the refused
+        results are dropped (a constraint, an endpoint gone meanwhile), each logged.
+
+        Retrying the same rows would fail again, so a refused result is not kept. A
+        connection problem (OperationalError) propagates: the caller keeps the batch.
+        """
+        try:
+            await self._write(batch)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            if len(batch) == 1:
+                r = batch[0]
+                self._metrics.results_refused.inc()
+                logger.error(
+                    "dropped the result of endpoint {endpoint_id} the database refused: {error}",
+                    endpoint_id=r.endpoint_id,
+                    error=first_line(exc),
+                )
+                return
+            half = len(batch) // 2
+            await self._write_or_split(batch[:half])
+            await self._write_or_split(batch[half:])
 
     async def _write(self, batch: list[Result]) -> None:
         started = time.perf_counter()
@@ -92,9 +115,9 @@ class Writer:
             "intervals": [r.interval for r in batch],
             "bucket": self._bucket,
         }
-        cur = await self._link.execute(queries.RECORD_RESULTS, params)
+        cur = await self._link.execute(queries.RECORD_RESULTS, params, row_factory=dict_row)
         row = await cur.fetchone()
-        inserted, updated = row if row else (0, 0)
+        inserted, updated = (row["inserted"], row["updated"]) if row else (0, 0)
         m = self._metrics
         m.flush_duration.observe(time.perf_counter() - started)
         m.rows_inserted.inc(inserted)

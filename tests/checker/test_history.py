@@ -9,6 +9,7 @@ import math
 import time
 
 import pytest
+from loguru import logger
 
 from services.checker.claim import claim_due
 from services.checker.db import Link
@@ -165,6 +166,35 @@ async def test_deleted_endpoint_result_is_dropped(db, pool, metrics):
     assert await writer.flush()
     cur = await db.execute("SELECT count(*) FROM checks")
     assert (await cur.fetchone())[0] == 0
+
+
+async def test_a_refused_result_drops_only_itself(db, pool, metrics):
+    """One result of a flush violates a constraint: the others are written, it alone is
+    dropped and logged with its endpoint id, and the metrics count the rows really written."""
+    page = await make_page(db)
+    eids = [await make_endpoint(db, page, f"http://127.0.0.1:9/{i}") for i in range(5)]
+    claims, _ = await claim_due(pool, limit=50, claimer="test")
+    tokens = {c.endpoint_id: c.token for c in claims}
+    bad = eids[2]
+    writer = Writer(pool, bucket_seconds=3600, batch_size=200, metrics=metrics)
+    now = time.time()
+    for eid in eids:  # a negative response time breaks checks_response_times
+        writer.add(Result(eid, tokens[eid], "up", now, -1 if eid == bad else 7, 200, None, 30))
+    logs: list[str] = []
+    sink = logger.add(lambda m: logs.append(str(m)), level="INFO")
+    try:
+        assert await writer.flush()
+    finally:
+        logger.remove(sink)
+    for eid in eids:
+        assert [r["count"] for r in await history(db, eid)] == ([] if eid == bad else [1])
+    assert writer.pending == 0  # the refused one is not retried for ever
+    assert metrics.rows_inserted._value.get() == 4
+    assert metrics.results_refused._value.get() == 1
+    refused = [line for line in logs if "refused" in line]
+    assert len(refused) == 1
+    assert f"endpoint {bad} " in refused[0]
+    assert all(f"endpoint {eid} " not in refused[0] for eid in eids if eid != bad)
 
 
 async def test_checker_records_runs_end_to_end(db, settings, target):
