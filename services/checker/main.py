@@ -21,6 +21,7 @@ import psycopg
 from loguru import logger
 
 from services.checker.claim import claim_due, hand_back
+from services.checker.clock import DbClock
 from services.checker.db import Link, first_line
 from services.checker.listen import Listener
 from services.checker.metrics import Metrics, metrics_app, serve_metrics
@@ -43,6 +44,7 @@ class Checker:
         self.settings = settings
         self.metrics = m = Metrics()
         self.claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.clock = DbClock()  # every time recorded or compared is the database's
         self.claim_link = Link(settings.conninfo(), name="claim", metrics=m)
         self.write_link = Link(settings.conninfo(), name="write", metrics=m)
         self.slots = settings.check_concurrency
@@ -104,7 +106,7 @@ class Checker:
                 last_claim = time.monotonic()
                 try:
                     claims, next_due = await claim_due(
-                        self.claim_link, limit=free, claimer=self.claimer
+                        self.claim_link, limit=free, claimer=self.claimer, clock=self.clock
                     )
                 except psycopg.OperationalError as exc:
                     backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF)
@@ -131,7 +133,7 @@ class Checker:
                 if next_due is not None and not more_due:
                     # A little jitter: replicas woken by the same due time take turns
                     # winning the claim, so the work spreads over all of them.
-                    wait = min(MAX_SLEEP, next_due - time.time()) + random.uniform(0, JITTER)
+                    wait = min(MAX_SLEEP, next_due - self.clock.now()) + random.uniform(0, JITTER)
             else:
                 more_due = False
             if free <= 0:
@@ -160,9 +162,12 @@ class Checker:
         m = self.metrics
         assert self._session is not None
         try:
-            m.schedule_lag.observe(max(time.time() - claim.due_at, 0.0))
+            m.schedule_lag.observe(max(self.clock.now() - claim.due_at, 0.0))
             started = time.perf_counter()
             result: Result = await probe(self._session, claim)
+            # The probe stamps this process's clock; the history and the fence are on
+            # the database's (replicas whose clocks differ must not fence each other out).
+            result.checked_at += self.clock.offset
             m.probe_duration.observe(time.perf_counter() - started)
             m.checks_by[result.status].inc()
             m.set_status(claim, result.status)
