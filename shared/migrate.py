@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -15,9 +14,11 @@ from yoyo import get_backend, read_migrations
 MIGRATION_LOCK = 0x0757_1A70
 
 
-def migrations_dir() -> Path:
-    configured = os.environ.get("MIGRATIONS_DIR")
+def migrations_dir(configured: str | None = None) -> Path:
+    """``configured`` (Settings.migrations_dir), else the checkout's or the image's."""
     if configured:
+        if not Path(configured).is_dir():
+            raise FileNotFoundError(f"MIGRATIONS_DIR={configured!r} is not a directory")
         return Path(configured)
     for candidate in (Path(__file__).resolve().parents[1] / "migrations", Path("/app/migrations")):
         if candidate.is_dir():
@@ -32,13 +33,13 @@ def yoyo_uri(conninfo: str) -> str:
     return f"postgresql+psycopg:///{quote(dbname)}?{urlencode(params)}"
 
 
-def migrate(conninfo: str, *, rollback: bool = False) -> int:
+def migrate(conninfo: str, *, rollback: bool = False, directory: str | None = None) -> int:
     """Apply (or roll back) migrations; returns how many ran.
 
     yoyo's own lock table is created racily by ``get_backend``, so the whole run
     happens under a session advisory lock held on a separate connection.
     """
-    migrations = read_migrations(str(migrations_dir()))
+    migrations = read_migrations(str(migrations_dir(directory)))
     with psycopg.connect(conninfo, autocommit=True) as guard:
         guard.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         try:

@@ -1,7 +1,8 @@
 """Settings: read once from the environment at start-up, typed and validated.
 
 Every field is the lower-case name of an environment variable (``PORT`` ->
-``port``). A wrong value stops the process with one line naming the variable.
+``port``). A wrong value stops the process with one line naming the variable;
+a variable that only some commands read (``API_WORKERS``: the API) stops only those.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_pool_max: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
     host: str = "0.0.0.0"  # noqa: S104 - a service in a container listens on all interfaces
     port: Port = 3000
+    api_workers: Annotated[int, msgspec.Meta(ge=1, le=256)] = 1
     check_interval: Annotated[int, msgspec.Meta(ge=5, le=86400)] = 30
     check_timeout: Annotated[int, msgspec.Meta(ge=1, le=60)] = 10
     check_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
@@ -51,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Secure when it is https, and cookie-authenticated writes must come from its origin.
     public_url: str | None = None
     audit_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36500)] = 365
+    migrations_dir: str | None = None  # None: the checkout's migrations/, or /app/migrations
+    data_dir: str = ".data"  # `uptimatum dev`: the embedded database and the admin token
 
     def __repr__(self) -> str:  # never print a password or the admin token
         shown = {
@@ -89,6 +93,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 _SECRETS = frozenset({"database_url", "db_password", "admin_token"})
 FIELDS = {name.upper(): name for name in Settings.__struct_fields__}
+# Variables read by some commands only: a bad value stops those and no other
+# (API_WORKERS=abc stops `uptimatum api`, not `uptimatum migrate`).
+USED_BY = {"api_workers": frozenset({"api", "dev"})}
 _PATH = re.compile(r"at `\$\.(\w+)")
 _EXPECTED = {
     "app_env": "expected development or production",
@@ -97,13 +104,21 @@ _EXPECTED = {
 }
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build the settings from ``environ`` (default: ``os.environ``) plus overrides."""
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, command: str | None = None, **overrides: object
+) -> Settings:
+    """Build the settings from ``environ`` (default: ``os.environ``) plus overrides.
+
+    ``command``: the `uptimatum` subcommand; variables it does not read (USED_BY)
+    keep their defaults. None reads them all.
+    """
     env = os.environ if environ is None else environ
     raw: dict[str, object] = {}
     for var, field in FIELDS.items():
         value = env.get(var)
         if value is None or value == "":
+            continue
+        if command is not None and command not in USED_BY.get(field, (command,)):
             continue
         if field == "cors_origins":
             raw[field] = [o.strip() for o in value.split(",") if o.strip()]

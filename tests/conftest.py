@@ -73,6 +73,19 @@ def database_url(pg_server: str, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_database_url(pg_server: str) -> Iterator[str]:
+    """A database with no schema at all (nothing migrated), for this test alone."""
+    name = f"uptimatum_e_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_db(pg_server, name)
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     return load_settings(
         {},

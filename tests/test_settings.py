@@ -2,10 +2,14 @@
 
 import subprocess
 import sys
+import time
+import urllib.request
 
+import psycopg
 import pytest
 
 from shared.settings import SettingsError, load_settings
+from tests.checker.conftest import ROOT, CheckerProcess
 
 
 def test_defaults_and_coercion():
@@ -70,3 +74,77 @@ def test_secrets_never_show_in_the_repr():
     s = load_settings({"ADMIN_TOKEN": "s3cret", "DATABASE_URL": "postgresql://u:pw@h/d"})
     assert "s3cret" not in repr(s)
     assert "pw" not in repr(s)
+
+
+def test_api_workers_migrations_dir_and_data_dir_are_settings():
+    s = load_settings({"API_WORKERS": "4", "MIGRATIONS_DIR": "/m", "DATA_DIR": "/d"})
+    assert (s.api_workers, s.migrations_dir, s.data_dir) == (4, "/m", "/d")
+    assert (load_settings({}).api_workers, load_settings({}).data_dir) == (1, ".data")
+    with pytest.raises(SettingsError) as exc:
+        load_settings({"API_WORKERS": "abc"}, command="api")
+    assert str(exc.value) == "API_WORKERS='abc' is not valid: expected a whole number"
+    # Only the commands that read it are stopped by a bad value.
+    assert load_settings({"API_WORKERS": "abc"}, command="migrate").api_workers == 1
+
+
+def _uptimatum(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_bad_api_workers_stops_the_api_with_one_line_and_nothing_else(
+    empty_database_url, tmp_path
+):
+    api = _uptimatum("api", API_WORKERS="abc", DATABASE_URL=empty_database_url)
+    assert api.returncode == 2
+    assert api.stderr.strip().splitlines() == [
+        "uptimatum: API_WORKERS='abc' is not valid: expected a whole number"
+    ]
+    migrate = _uptimatum("migrate", API_WORKERS="abc", DATABASE_URL=empty_database_url)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "Traceback" not in migrate.stderr
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT to_regclass('endpoint_state') IS NOT NULL").fetchone() == (
+            True,
+        )
+    checker = CheckerProcess(empty_database_url, tmp_path / "checker.log", API_WORKERS="abc")
+    try:
+        deadline = time.monotonic() + 20
+        while not _answers(f"http://127.0.0.1:{checker.metrics_port}/health"):
+            assert checker.proc.poll() is None, checker.log()
+            assert time.monotonic() < deadline, checker.log()
+            time.sleep(0.1)
+    finally:
+        checker.terminate()
+        assert checker.wait() == 0
+    assert "Traceback" not in checker.log()
+
+
+def test_migrations_dir_is_where_migrate_looks(empty_database_url, tmp_path):
+    missing = _uptimatum("migrate", MIGRATIONS_DIR=str(tmp_path / "nowhere"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"uptimatum: MIGRATIONS_DIR={str(tmp_path / 'nowhere')!r} is not a directory"
+    ]
+    (tmp_path / "none").mkdir()
+    empty = _uptimatum(
+        "migrate", MIGRATIONS_DIR=str(tmp_path / "none"), DATABASE_URL=empty_database_url
+    )
+    assert empty.returncode == 0, empty.stderr
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT to_regclass('pages') IS NULL").fetchone() == (True,)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False

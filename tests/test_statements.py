@@ -17,7 +17,12 @@ import pytest
 
 from tests.conftest import cloned_database
 
-MODULES = ["services.api.queries", "services.checker.queries", "shared.queries"]
+MODULES = [
+    "services.api.queries",
+    "services.checker.queries",
+    "services.dev.queries",
+    "shared.queries",
+]
 _NAMED = re.compile(r"%\((\w+)\)s")
 _UTILITY = ("LISTEN", "UNLISTEN", "SET", "NOTIFY", "RESET")
 
