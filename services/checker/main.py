@@ -3,7 +3,10 @@
 The scheduler loop drains what is due (as many endpoints as it has free probe
 slots), then waits for whichever comes first: a notification, the earliest due
 time (capped at a few seconds), a freed slot when all were busy, or the stop
-event. Probes run as tasks; results go to the batched writer.
+event. Probes run as tasks; results go to the batched writer. The background
+loops (writer, LISTEN, retention, housekeeping, the metrics server) run under a
+Supervisor (supervise.py): a failure is logged, the loop restarted, and /health
+names it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import signal
 import socket
 import time
 import uuid
+from typing import Any
 
 import aiohttp
 import psycopg
@@ -24,11 +28,12 @@ from services.checker.claim import claim_due, hand_back
 from services.checker.clock import DbClock
 from services.checker.db import Link, first_line
 from services.checker.listen import Listener
-from services.checker.metrics import Metrics, metrics_app, serve_metrics
+from services.checker.metrics import Metrics, MetricsServer, metrics_app
 from services.checker.probe import Claim, Result, new_session, probe
 from services.checker.record import Writer
 from services.checker.retention import RetentionJob
 from services.checker.stop import sleep
+from services.checker.supervise import Supervisor
 from shared.settings import Settings
 
 MAX_SLEEP = 2.0  # never sleep longer than this between claims: a lost NOTIFY costs <= 2 s
@@ -60,28 +65,28 @@ class Checker:
         self._starved = False  # every slot busy: finishing probes wake the loop ...
         self._wake_at_free = 1  # ... once this many slots are free
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops_stop = asyncio.Event()
+        self.supervisor = Supervisor(self._loops_stop)
         self._heartbeat = time.monotonic()
         self._db_failing_since: float | None = None
+        self._claim_error: str | None = None  # logged once until claiming works again
         self._unstarted: list[Claim] = []
 
     # -- the loops ---------------------------------------------------------------
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down cleanly (see ``_shutdown``)."""
-        self._session = new_session()
-        runner = await serve_metrics(
-            metrics_app(self.metrics, self.healthy), self.settings.host, self.settings.metrics_port
+        server = MetricsServer(
+            metrics_app(self.metrics, self.health), self.settings.host, self.settings.metrics_port
         )
-        loops_stop = asyncio.Event()
-        self._tasks = [
-            asyncio.create_task(self.writer.run(loops_stop), name="writer"),
-            asyncio.create_task(self.listener.run(loops_stop), name="listen"),
-            asyncio.create_task(
-                RetentionJob(self.settings, metrics=self.metrics).run(loops_stop), name="retention"
-            ),
-            asyncio.create_task(self._housekeeping(loops_stop), name="housekeeping"),
-        ]
+        await server.start()  # a taken port stops the checker at once (OSError)
+        self._session = new_session()
+        loops = self.supervisor
+        loops.start("writer", self.writer.run)
+        loops.start("listen", self.listener.run)
+        loops.start("retention", RetentionJob(self.settings, metrics=self.metrics).run)
+        loops.start("housekeeping", self._housekeeping)
+        loops.start("metrics", server.run)
         logger.info(
             "checker {claimer} started: {slots} probe slots, metrics on :{port}",
             claimer=self.claimer,
@@ -91,8 +96,8 @@ class Checker:
         try:
             await self._schedule(stop)
         finally:
-            await self._shutdown(loops_stop)
-            await runner.cleanup()
+            await self._shutdown()
+            await server.close()
 
     async def _schedule(self, stop: asyncio.Event) -> None:
         backoff = 0.0
@@ -116,7 +121,9 @@ class Checker:
                     continue
                 except psycopg.Error as exc:  # e.g. migrations not applied yet
                     backoff = min(max(backoff * 2, 0.5), MAX_BACKOFF)
-                    logger.error("claiming failed: {}", exc)
+                    if self._claim_error is None:
+                        logger.error("claiming failed ({}); retrying", first_line(exc))
+                    self._claim_error = first_line(exc)
                     await sleep(stop, backoff)
                     continue
                 backoff = 0.0
@@ -194,7 +201,7 @@ class Checker:
 
     # -- shutdown ----------------------------------------------------------------
 
-    async def _shutdown(self, loops_stop: asyncio.Event) -> None:
+    async def _shutdown(self) -> None:
         """Stop claiming; finish or abandon probes; flush; hand back what is unfinished."""
         in_flight = dict(self._in_flight)
         if in_flight:
@@ -207,12 +214,8 @@ class Checker:
         else:
             unfinished = []
         unfinished += self._unstarted
-        loops_stop.set()
         self.writer.wake()
-        for task in self._tasks:
-            if task.get_name() != "writer":
-                task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.stop(finish=["writer"])  # the writer flushes what it has
         flushed = await self.writer.flush()
         handed = 0
         try:
@@ -232,9 +235,23 @@ class Checker:
 
     # -- helpers -----------------------------------------------------------------
 
+    def health(self) -> dict[str, Any]:
+        """/health: ``ok``, or ``failing`` and which loop; every loop's state."""
+        loops = {
+            "scheduler": {
+                "state": "running" if self._scheduling() else "stalled",
+                "secondsSinceRound": round(time.monotonic() - self._heartbeat, 1),
+            },
+            **self.supervisor.states(),
+        }
+        failing = self.supervisor.failing() + ([] if self._scheduling() else ["scheduler"])
+        return {"status": "failing" if failing else "ok", "failing": failing, "loops": loops}
+
     def healthy(self) -> bool:
-        alive = all(not t.done() for t in self._tasks)
-        return alive and time.monotonic() - self._heartbeat < HEARTBEAT_STALE
+        return self.health()["status"] == "ok"
+
+    def _scheduling(self) -> bool:
+        return time.monotonic() - self._heartbeat < HEARTBEAT_STALE
 
     async def _wait_wake(self, stop: asyncio.Event, seconds: float) -> None:
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -250,6 +267,9 @@ class Checker:
             logger.warning("database unavailable ({}); retrying with backoff", first_line(exc))
 
     def _db_ok(self) -> None:
+        if self._claim_error is not None:
+            logger.info("claiming works again")
+            self._claim_error = None
         if self._db_failing_since is not None:
             logger.info(
                 "database is back after {:.1f} s; checking resumes",

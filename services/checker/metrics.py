@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -131,15 +133,17 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def metrics_app(metrics: Metrics, healthy: Callable[[], bool]) -> web.Application:
+def metrics_app(metrics: Metrics, health: Callable[[], dict[str, Any]]) -> web.Application:
+    """/metrics, and /health: ``health()`` (200 when its status is "ok", else 503)."""
+
     async def get_metrics(_: web.Request) -> web.Response:
         resp = web.Response(body=metrics.render())
         resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return resp
 
     async def get_health(_: web.Request) -> web.Response:
-        ok = healthy()
-        return web.json_response({"status": "ok" if ok else "failing"}, status=200 if ok else 503)
+        body = health()
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
     app = web.Application()
     app.router.add_get(METRICS_PATH, get_metrics)
@@ -147,8 +151,36 @@ def metrics_app(metrics: Metrics, healthy: Callable[[], bool]) -> web.Applicatio
     return app
 
 
-async def serve_metrics(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
+class MetricsServer:
+    """The aiohttp server of /metrics and /health, as a loop the Supervisor can restart."""
+
+    def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self._app = app
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen on host:port (OSError when the port is taken)."""
+        runner = web.AppRunner(self._app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` (listening again first if a failure closed the server)."""
+        try:
+            if self._runner is None:
+                await self.start()
+            await stop.wait()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()

@@ -140,7 +140,9 @@ class RetentionJob:
                 held = await self._run_once(link, now, cleanup, stop)
                 if cleanup:
                     self._done_for = now.date()
-            except psycopg.OperationalError as exc:
+            except psycopg.OperationalError as exc:  # the database is away
+                # Any other database error (e.g. the schema is not migrated yet) goes to
+                # the supervisor: logged once with its traceback, retried with back-off.
                 logger.warning("retention could not run ({}); retrying in a minute", exc)
                 await sleep(stop, 60)
                 continue
