@@ -231,7 +231,14 @@ NOT_SET = {
         "DATABASE_URL overrides the DB_* parts",
     ),
     "parts": {"DATABASE_URL": "the database is given as DB_* parts"},
-    "checker": {"ADMIN_TOKEN": "the checker serves no writes; it never gets the token"},
+    "checker": {
+        "ADMIN_TOKEN": "the checker serves no writes; it never gets the token",
+        "API_WORKERS": "the API's worker processes; the checker has none",
+    },
+    "every": {
+        "MIGRATIONS_DIR": "the image sets it (/app/migrations)",
+        "DATA_DIR": "only `uptimatum dev` reads it, and no workload runs that",
+    },
 }
 
 
@@ -241,8 +248,10 @@ def test_every_setting_is_set_or_deliberately_left_out(variant: str) -> None:
     parts = "host" in VARIANTS[variant].get("database", {})
     for component in ("api", "checker"):
         env = container_env(release, release.deployment(component), EXISTING)
-        left_out = NOT_SET["parts" if parts else "url"] | (
-            NOT_SET["checker"] if component == "checker" else {}
+        left_out = (
+            NOT_SET["parts" if parts else "url"]
+            | NOT_SET["every"]
+            | (NOT_SET["checker"] if component == "checker" else {})
         )
         missing = {name for name in FIELDS if name not in env} - set(left_out)
         assert not missing, f"{component} lacks {sorted(missing)}"
@@ -289,6 +298,7 @@ REACHABLE: dict[str, tuple[dict[str, Any], Any]] = {
     "DB_POOL_MAX": ({"database": {"poolMax": 25}}, 25),
     "HOST": ({"extraConfig": {"HOST": "::"}}, "::"),
     "PORT": ({"api": {"port": 8080}}, 8080),
+    "API_WORKERS": ({"api": {"workers": 4}}, 4),
     "CHECK_INTERVAL": ({"config": {"checkInterval": 60}}, 60),
     "CHECK_TIMEOUT": ({"config": {"checkTimeout": 5}}, 5),
     "CHECK_RETENTION_DAYS": ({"config": {"checkRetentionDays": 90}}, 90),
@@ -305,6 +315,8 @@ REACHABLE: dict[str, tuple[dict[str, Any], Any]] = {
     "ADMIN_TOKEN": ({"adminToken": "given-token"}, "given-token"),
     "LOG_LEVEL": ({"config": {"logLevel": "DEBUG"}}, "DEBUG"),
     "LOG_FORMAT": ({"config": {"logFormat": "text"}}, "text"),
+    "MIGRATIONS_DIR": ({"extraConfig": {"MIGRATIONS_DIR": "/srv/m"}}, "/srv/m"),
+    "DATA_DIR": ({"extraConfig": {"DATA_DIR": "/srv/data"}}, "/srv/data"),
     "CORS_ORIGINS": (
         {"config": {"corsOrigins": ["https://a.example", "https://b.example"]}},
         ["https://a.example", "https://b.example"],
@@ -363,6 +375,11 @@ def test_schema_bounds_are_the_settings_bounds() -> None:
     database = schema["properties"]["database"]["properties"]
     assert database["poolMin"]["minimum"] == _bound("db_pool_min", "ge")
     assert database["poolMax"]["maximum"] == _bound("db_pool_max", "le")
+    workers = schema["properties"]["api"]["properties"]["workers"]
+    assert (workers["minimum"], workers["maximum"]) == (
+        _bound("api_workers", "ge"),
+        _bound("api_workers", "le"),
+    )
 
 
 # --- the migration hook -----------------------------------------------------------
