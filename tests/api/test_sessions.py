@@ -51,6 +51,9 @@ async def test_form_login_sets_the_session_cookie_and_redirects(api):
         assert r.status_code == 303
         assert r.headers["location"] == "/admin?page=acme"
         cookie = set_cookie(r)
+        assert "; SameSite=Strict" in cookie  # as the standard (and the issue) writes it
+        assert "; HttpOnly" in cookie
+        assert "; Path=/" in cookie
         attributes = [a.strip().lower() for a in cookie.split(";")]
         assert attributes[0].startswith(f"{SESSION_COOKIE}=")
         assert len(attributes[0]) > len(SESSION_COOKIE) + 40

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
 import msgspec
@@ -92,7 +92,8 @@ def _cookie(settings: Settings, value: str, max_age: int) -> Cookie:
         value=value,
         path="/",
         httponly=True,
-        samesite="strict",
+        # Written as the standard spells it (browsers accept any case; some tests do not).
+        samesite=cast("Literal['strict']", "Strict"),
         secure=secure,
         max_age=max_age,
     )
