@@ -151,7 +151,7 @@ async def _login_fields(request: Request[Any, Any, Any]) -> tuple[str, Any]:
         target="session",
     ),
 )
-async def login(request: Request[Any, Any, Any], pool: Pool) -> Response[Any]:
+async def login(request: Request[Any, Any, Any], pool: Pool) -> Response[None]:
     """A refused login answers JSON, or the form again with the reason for a browser's form."""
     try:
         return await _open_session(request, pool)
@@ -160,10 +160,11 @@ async def login(request: Request[Any, Any, Any], pool: Pool) -> Response[Any]:
             raise
         form = await request.form()
         wanted = form.get("next") or request.query_params.get("next")
-        return _form_page(wanted, exc.detail, exc.status_code)
+        page = _form_page(wanted, exc.detail, exc.status_code)
+        return cast("Response[None]", page)  # the 4xx in HTML; the 303 itself has no body
 
 
-async def _open_session(request: Request[Any, Any, Any], pool: Pool) -> Response[bytes]:
+async def _open_session(request: Request[Any, Any, Any], pool: Pool) -> Response[None]:
     token, wanted = await _login_fields(request)
     wanted = wanted or request.query_params.get("next")
     access: Access = request.app.state.access
@@ -188,7 +189,7 @@ async def _open_session(request: Request[Any, Any, Any], pool: Pool) -> Response
     note(request.scope, target=f"session {rows[0]['id']}", summary="logged in")
     settings: Settings = request.app.state.settings
     return Response(
-        b"",
+        None,
         status_code=303,
         headers={"Location": safe_next(wanted), "Cache-Control": "no-store"},
         cookies=[_cookie(settings, session_token, int(SESSION_MAX.total_seconds()))],
