@@ -111,3 +111,24 @@ async def test_revocation_reaches_another_api_process_within_5_s(api, database_u
     for secret in (key["token"], expiring["token"], TOKEN):
         assert secret not in text
         assert secret[8:] not in text
+
+
+@pytest.mark.slow
+async def test_a_revoked_keys_sessions_end_on_another_api_process_within_5_s(
+    api, database_url, tmp_path
+):
+    await make_page(api)
+    key = await make_key(api, "write", name="dashboard")
+    r = await api.post("/api/login", json={"token": key["token"]})
+    assert r.status_code == 303
+    cookie = r.cookies["uptimatum_session"]
+    async with api_process(database_url, tmp_path / "api-b.log") as other:
+        origin = str(other.base_url).rstrip("/")
+        headers = {"Origin": origin, "Cookie": f"uptimatum_session={cookie}"}
+        r = await other.patch("/api/pages/acme", json={"name": "A"}, headers=headers)
+        assert r.status_code == 200, r.text
+        started = time.monotonic()
+        assert (await api.delete(f"/api/keys/{key['id']}", headers=AUTH)).status_code == 200
+        elapsed = await _refused_within(other, headers, started)
+        assert elapsed <= PROMISE
+    assert cookie not in (tmp_path / "api-b.log").read_text()
