@@ -236,6 +236,8 @@ async def test_logout_ends_the_session(api):
         stolen = client.cookies.get(SESSION_COOKIE)
         r = await client.post("/api/logout", headers={"Origin": "https://evil.example"})
         assert r.status_code == 403  # a foreign page cannot log you out either
+        r = await client.post("/api/logout", headers={"Referer": "https://evil.example/x"})
+        assert r.status_code == 403
         r = await client.post("/api/logout", headers=origin)
         assert r.status_code == 200
         cleared = set_cookie(r).lower()
@@ -298,6 +300,18 @@ async def test_bearer_wins_over_the_cookie(api):
         await login(client, TOKEN)
         r = await client.patch("/api/pages/acme", json={"name": "X"}, headers=bearer(read["token"]))
         assert r.status_code == 403
+
+
+async def test_logout_without_an_origin_header(api):
+    """A script (no Origin) may end its own session: a logout forges nothing."""
+    await make_page(api)
+    origin = {"Origin": str(api.base_url).rstrip("/")}
+    async with browser(api) as client:
+        await login(client, TOKEN)
+        r = await client.post("/api/logout")
+        assert r.status_code == 200
+        r = await client.patch("/api/pages/acme", json={"name": "X"}, headers=origin)
+        assert r.status_code == 401
 
 
 async def test_retention_deletes_the_sessions_no_one_can_use(api, db, settings):
