@@ -22,6 +22,8 @@ def test_schema_has_every_table(database_url):
         "endpoint_state",
         "checks",
         "incidents",
+        "incident_updates",
+        "incident_endpoints",
         "uptime_daily",
         "api_keys",
         "sessions",

@@ -61,6 +61,8 @@ ROUTES = [
     incidents.create_incident,
     incidents.update_incident,
     incidents.delete_incident,
+    incidents.add_update,
+    incidents.delete_update,
     badges.badge,
     keys.create_key,
     keys.list_keys,

@@ -89,6 +89,7 @@ _FORMATS = {
 _CHOICES = {
     "status": "investigating, identified, monitoring or resolved",
     "style": "flat or flat-square",
+    "impact": "none, minor, major or critical",
     "method": "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
 }
 

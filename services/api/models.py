@@ -14,6 +14,8 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
+Impact = Literal["none", "minor", "major", "critical"]
+MaintenanceStatus = Literal["scheduled", "in_progress", "completed"]
 CheckStatus = Literal["up", "degraded", "down"]
 KeyScope = Literal["read", "incidents", "write", "admin"]
 
@@ -29,6 +31,12 @@ Timeout = Annotated[int, Meta(ge=1, le=60)]
 Threshold = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 Keyword = Annotated[str, Meta(max_length=1024)]
 ExpectedStatus = Annotated[list[str], Meta(min_length=1, max_length=100)]
+# Markdown (CommonMark), stored and returned as written.
+Message = Annotated[str, Meta(min_length=1, max_length=10_000)]
+Description = Annotated[str, Meta(max_length=10_000)]
+EndpointIds = Annotated[list[Id], Meta(max_length=1000)]
+# A time with its UTC offset (or Z): a bare local time is refused.
+Instant = Annotated[datetime, Meta(tz=True)]
 
 
 class Out(msgspec.Struct, rename="camel"):
@@ -107,12 +115,25 @@ class PageDetail(Page):
     endpoints: list[PageEndpoint]
 
 
+class TimelineUpdate(Out):
+    """One entry of an incident's timeline (``message`` is null for a status change)."""
+
+    id: int
+    status: IncidentStatus
+    message: str | None
+    created_at: datetime
+
+
 class Incident(Out):
     id: int
     page_id: int
     title: str
     description: str | None
     status: IncidentStatus
+    impact: Impact
+    affected_endpoint_ids: list[int]
+    updates: list[TimelineUpdate]
+    postmortem: str | None
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
@@ -188,13 +209,24 @@ class EndpointUpdate(In):
 class IncidentCreate(In):
     page_id: Id
     title: Name
-    description: str | None = None
+    description: Description | None = None
     status: IncidentStatus = "investigating"
+    impact: Impact = "minor"
+    affected_endpoint_ids: EndpointIds = msgspec.field(default_factory=list)
+    postmortem: Description | None = None
 
 
 class IncidentUpdate(In):
     title: Name | UnsetType = UNSET
-    description: str | UnsetType | None = UNSET
+    description: Description | UnsetType | None = UNSET
+    status: IncidentStatus | UnsetType = UNSET
+    impact: Impact | UnsetType = UNSET
+    affected_endpoint_ids: EndpointIds | UnsetType = UNSET
+    postmortem: Description | UnsetType | None = UNSET
+
+
+class TimelineUpdateCreate(In):
+    message: Message
     status: IncidentStatus | UnsetType = UNSET
 
 
@@ -245,3 +277,9 @@ def endpoint_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 def endpoint_from_row(row: dict[str, Any]) -> Endpoint:
     return Endpoint(**endpoint_fields(row))
+
+
+def incident_from_row(row: dict[str, Any]) -> Incident:
+    """An Incident from a row of the incident statements (``updates`` as JSON, camelCase)."""
+    fields = {f: row[f] for f in Incident.__struct_fields__ if f != "updates"}
+    return Incident(**fields, updates=msgspec.convert(row["updates"], list[TimelineUpdate]))

@@ -288,37 +288,139 @@ SELECT p.name,
 
 # -- incidents -----------------------------------------------------------------
 
-_INCIDENT_COLUMNS = "id, page_id, title, description, status, created_at, updated_at, resolved_at"
+# An incident ``i`` with its affected endpoints and its timeline (newest first,
+# as JSON with the camelCase keys of models.TimelineUpdate).
+_INCIDENT_SELECT = """
+SELECT i.id, i.page_id, i.title, i.description, i.status, i.impact, i.postmortem,
+       i.created_at, i.updated_at, i.resolved_at,
+       ARRAY(SELECT ie.endpoint_id FROM incident_endpoints ie
+              WHERE ie.incident_id = i.id ORDER BY ie.endpoint_id) AS affected_endpoint_ids,
+       coalesce((SELECT json_agg(json_build_object('id', u.id, 'status', u.status,
+                                                   'message', u.message,
+                                                   'createdAt', u.created_at)
+                                 ORDER BY u.created_at DESC, u.id DESC)
+                   FROM incident_updates u WHERE u.incident_id = i.id), '[]') AS updates
+  FROM incidents i
+"""
 
-LIST_INCIDENTS = (
-    "SELECT " + _INCIDENT_COLUMNS + " FROM incidents WHERE page_id = %(page_id)s::bigint"
-    " ORDER BY created_at DESC, id DESC"
+LIST_INCIDENTS: LiteralString = (
+    _INCIDENT_SELECT
+    + " WHERE i.page_id = %(page_id)s::bigint ORDER BY i.created_at DESC, i.id DESC"
 )
 
-INSERT_INCIDENT = (
-    "INSERT INTO incidents (page_id, title, description, status, resolved_at)"
-    " VALUES (%(page_id)s::bigint, %(title)s::text, %(description)s::text, %(status)s::text,"
-    " CASE WHEN %(status)s::text = 'resolved' THEN now() END)"
-    " RETURNING " + _INCIDENT_COLUMNS
+GET_INCIDENT: LiteralString = _INCIDENT_SELECT + " WHERE i.id = %(id)s::bigint"
+
+# The first of ``endpoint_ids`` that is not an endpoint of page ``page_id``
+# (null when all are), for the incident and maintenance writes.
+_FOREIGN_ENDPOINT = """
+    SELECT min(x) AS endpoint_id
+      FROM unnest(%(endpoint_ids)s::bigint[]) x
+     WHERE NOT EXISTS (SELECT 1 FROM endpoints e
+                        WHERE e.id = x AND e.page_id = %(page_id)s::bigint)
+"""
+
+# One statement: the incident, its first update (the description) and its
+# endpoints, unless the page is unknown (page_found null) or an endpoint is
+# not the page's (bad_endpoint, nothing written). Returns the new id.
+INSERT_INCIDENT: LiteralString = (
+    """
+WITH page AS (
+    SELECT id FROM pages WHERE id = %(page_id)s::bigint
+), bad AS ("""
+    + _FOREIGN_ENDPOINT
+    + """
+), inc AS (
+    INSERT INTO incidents (page_id, title, description, status, impact, postmortem, resolved_at)
+    SELECT page.id, %(title)s::text, %(description)s::text, %(status)s::text,
+           %(impact)s::text, %(postmortem)s::text,
+           CASE WHEN %(status)s::text = 'resolved' THEN now() END
+      FROM page CROSS JOIN bad WHERE bad.endpoint_id IS NULL
+    RETURNING id, status, created_at
+), first AS (
+    INSERT INTO incident_updates (incident_id, status, message, created_at)
+    SELECT inc.id, inc.status, %(description)s::text, inc.created_at FROM inc
+), affected AS (
+    INSERT INTO incident_endpoints (incident_id, endpoint_id)
+    SELECT DISTINCT inc.id, x FROM inc CROSS JOIN unnest(%(endpoint_ids)s::bigint[]) x
+)
+SELECT (SELECT id FROM page) AS page_found, (SELECT endpoint_id FROM bad) AS bad_endpoint,
+       (SELECT id FROM inc) AS id
+"""
 )
 
-# PATCH: as UPDATE_PAGE. resolved_at is kept while the incident stays resolved,
-# set when it becomes resolved and cleared when it is reopened; updated_at always
-# moves forward.
-_INCIDENT_PATCHABLE = "title, description, status"
+# PATCH: one statement sets the columns it was sent (%(patch)s, as UPDATE_PAGE:
+# jsonb_populate_record over the locked row, so concurrent PATCHes of different
+# fields both stick) and, when sent, the affected endpoints; a status change
+# adds a timeline entry (message null). resolved_at is kept while the incident
+# stays resolved, set when it becomes resolved and cleared when it is reopened;
+# updated_at always moves forward. Returns found (the incident exists),
+# bad_endpoint (an endpoint not of its page: nothing written) and id (written).
+_INCIDENT_PATCHABLE = "title, description, status, impact, postmortem"
+# PATCH fields that are not columns of incidents (rows of incident_endpoints).
+_INCIDENT_PATCH_RELATIONS = "affected_endpoint_ids"
 
-UPDATE_INCIDENT = (
-    "UPDATE incidents i SET ("
+UPDATE_INCIDENT: LiteralString = (
+    """
+WITH old AS (
+    SELECT id, page_id, status FROM incidents WHERE id = %(id)s::bigint FOR UPDATE
+), bad AS (
+    SELECT min(x) AS endpoint_id
+      FROM old CROSS JOIN unnest(%(endpoint_ids)s::bigint[]) x
+     WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.id = x AND e.page_id = old.page_id)
+), upd AS (
+    UPDATE incidents i
+       SET ("""
     + _INCIDENT_PATCHABLE
-    + ", updated_at, resolved_at) = (SELECT "
+    + """, updated_at, resolved_at) = (
+           SELECT """
     + _INCIDENT_PATCHABLE
-    + ", greatest(now(), i.updated_at + interval '1 microsecond'),"
-    " CASE WHEN m.status = 'resolved' THEN coalesce(i.resolved_at, now()) END"
-    " FROM jsonb_populate_record(i, %(patch)s::jsonb) m)"
-    " WHERE i.id = %(id)s::bigint RETURNING " + _INCIDENT_COLUMNS
+    + """, greatest(now(), i.updated_at + interval '1 microsecond'),
+                  CASE WHEN m.status = 'resolved' THEN coalesce(i.resolved_at, now()) END
+             FROM jsonb_populate_record(i, %(patch)s::jsonb) m)
+      FROM old CROSS JOIN bad
+     WHERE i.id = old.id AND bad.endpoint_id IS NULL
+    RETURNING i.id, i.status, old.status AS old_status
+), timeline AS (
+    INSERT INTO incident_updates (incident_id, status, message)
+    SELECT upd.id, upd.status, NULL FROM upd WHERE upd.status <> upd.old_status
+), gone AS (
+    DELETE FROM incident_endpoints ie USING upd
+     WHERE %(set_endpoints)s::bool AND ie.incident_id = upd.id
+       AND ie.endpoint_id <> ALL (%(endpoint_ids)s::bigint[])
+), affected AS (
+    INSERT INTO incident_endpoints (incident_id, endpoint_id)
+    SELECT DISTINCT upd.id, x FROM upd CROSS JOIN unnest(%(endpoint_ids)s::bigint[]) x
+     WHERE %(set_endpoints)s::bool
+        ON CONFLICT DO NOTHING
+)
+SELECT (SELECT id FROM old) AS found, (SELECT endpoint_id FROM bad) AS bad_endpoint,
+       (SELECT id FROM upd) AS id
+"""
 )
 
 DELETE_INCIDENT = "DELETE FROM incidents WHERE id = %(id)s::bigint RETURNING id"
+
+# POST /api/incidents/{id}/updates: the incident takes the update's status (or
+# keeps its own) in the same statement; resolved_at as in UPDATE_INCIDENT.
+INSERT_INCIDENT_UPDATE = """
+WITH inc AS (
+    UPDATE incidents i
+       SET status = coalesce(%(status)s::text, i.status),
+           updated_at = greatest(now(), i.updated_at + interval '1 microsecond'),
+           resolved_at = CASE WHEN coalesce(%(status)s::text, i.status) = 'resolved'
+                              THEN coalesce(i.resolved_at, now()) END
+     WHERE i.id = %(id)s::bigint
+    RETURNING i.id, i.status
+)
+INSERT INTO incident_updates (incident_id, status, message)
+SELECT inc.id, inc.status, %(message)s::text FROM inc
+RETURNING id, status, message, created_at
+"""
+
+DELETE_INCIDENT_UPDATE = (
+    "DELETE FROM incident_updates WHERE id = %(update_id)s::bigint"
+    " AND incident_id = %(id)s::bigint RETURNING id"
+)
 
 # -- access: API keys, sessions, audit (services/api/auth.py) -----------------
 

@@ -134,7 +134,7 @@ async def test_a_refused_patch_names_the_merged_values_and_writes_nothing(api, d
     [
         (EndpointUpdate, q._ENDPOINT_PATCHABLE),
         (PageUpdate, q._PAGE_PATCHABLE),
-        (IncidentUpdate, q._INCIDENT_PATCHABLE),
+        (IncidentUpdate, q._INCIDENT_PATCHABLE + ", " + q._INCIDENT_PATCH_RELATIONS),
     ],
 )
 def test_every_patch_field_is_a_patchable_column(body, columns):
