@@ -49,6 +49,7 @@ psycopg==3.3.9
 psycopg-binary==3.3.9
 psycopg-pool==3.3.3
 pygments==2.21.0
+python-dateutil==4.0.0
 pyyaml==6.0.4
 rich==15.0.0
 rich-click==1.9.9
@@ -56,6 +57,7 @@ sniffio==1.3.1
 sqlparse==0.6.1
 tabulate==0.10.0
 typing-extensions==4.16.0
+tzdata==2026.6
 uvloop==0.23.0
 yarl==1.25.1
 yoyo-migrations==9.0.0

@@ -141,3 +141,36 @@ DELETE_DEAD_SESSIONS = (
     " OR last_seen_at < now() - make_interval(hours => %(idle_hours)s::int)"
     " OR created_at < now() - make_interval(days => %(max_days)s::int)"
 )
+
+# -- maintenance occurrences ---------------------------------------------------
+#
+# Recurring windows keep HORIZON (400 days) of occurrences materialised
+# (shared/maintenance.py): the API writes them with the window, the checker's
+# hourly job extends the ones whose horizon has moved on.
+
+# A batch of recurring windows whose occurrences end less than 399 days ahead.
+MAINTENANCES_TO_EXTEND = """
+SELECT id, starts_at, ends_at, rrule, timezone, expanded_until, updated_at
+  FROM maintenances
+ WHERE rrule IS NOT NULL AND id > %(after_id)s::bigint
+   AND expanded_until < now() + interval '399 days'
+ ORDER BY id
+ LIMIT %(batch)s::int
+"""
+
+# Adds the occurrences one window's extension found (those already there are
+# kept), unless the window changed since it was read (fenced by updated_at and
+# expanded_until: the API's write then materialised it afresh).
+EXTEND_OCCURRENCES = """
+WITH m AS (
+    UPDATE maintenances
+       SET expanded_until = %(expanded_until)s::timestamptz
+     WHERE id = %(id)s::bigint AND updated_at = %(updated_at)s::timestamptz
+       AND expanded_until = %(since)s::timestamptz
+    RETURNING id, page_id
+)
+INSERT INTO maintenance_occurrences (maintenance_id, page_id, starts_at, ends_at)
+SELECT m.id, m.page_id, t.s, t.e
+  FROM m CROSS JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) t (s, e)
+    ON CONFLICT DO NOTHING
+"""

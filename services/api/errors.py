@@ -69,6 +69,14 @@ _REWORDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Expected `array` of length >= (\d+)$"), r"must have at least \1 entries"),
     (re.compile(r"^Expected `array` of length <= (\d+)$"), r"must have at most \1 entries"),
     (re.compile(r"^Expected `str` matching regex .*$"), "has an invalid format"),
+    (
+        re.compile(r"^Expected `datetime` with a timezone component$"),
+        "must have a UTC offset or Z, such as 2026-12-06T02:00:00+01:00",
+    ),
+    (
+        re.compile(r"^Invalid RFC3339 encoded datetime$"),
+        "must be an ISO-8601 time with an offset, such as 2026-12-06T02:00:00Z",
+    ),
     (re.compile(r"^Invalid enum value (.*)$"), r"has an invalid value \1"),
     (re.compile(r"^Expected `(.+?)`, got `(.+?)`$"), r"must be \1, not \2"),
 ]

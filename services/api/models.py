@@ -37,6 +37,8 @@ Description = Annotated[str, Meta(max_length=10_000)]
 EndpointIds = Annotated[list[Id], Meta(max_length=1000)]
 # A time with its UTC offset (or Z): a bare local time is refused.
 Instant = Annotated[datetime, Meta(tz=True)]
+Rule = Annotated[str, Meta(min_length=1, max_length=500)]
+TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
 class Out(msgspec.Struct, rename="camel"):
@@ -167,6 +169,25 @@ class AuditEntry(Out):
     summary: str
 
 
+class Maintenance(Out):
+    """A maintenance window; ``status`` and ``next*`` come from its occurrences and the clock."""
+
+    id: int
+    page_id: int
+    title: str
+    description: str | None
+    starts_at: datetime
+    ends_at: datetime
+    rrule: str | None
+    timezone: str
+    endpoint_ids: list[int]
+    status: MaintenanceStatus
+    next_starts_at: datetime | None
+    next_ends_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
 # -- requests ------------------------------------------------------------------
 
 
@@ -225,6 +246,27 @@ class IncidentUpdate(In):
     postmortem: Description | UnsetType | None = UNSET
 
 
+class MaintenanceCreate(In):
+    page_id: Id
+    title: Name
+    starts_at: Instant
+    ends_at: Instant
+    description: Description | None = None
+    endpoint_ids: EndpointIds | None = None  # null or absent: every endpoint of the page
+    rrule: Rule | None = None
+    timezone: TimeZoneName = "UTC"
+
+
+class MaintenanceUpdate(In):
+    title: Name | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
+    starts_at: Instant | UnsetType = UNSET
+    ends_at: Instant | UnsetType = UNSET
+    endpoint_ids: EndpointIds | UnsetType | None = UNSET
+    rrule: Rule | UnsetType | None = UNSET
+    timezone: TimeZoneName | UnsetType = UNSET
+
+
 class TimelineUpdateCreate(In):
     message: Message
     status: IncidentStatus | UnsetType = UNSET
@@ -277,6 +319,10 @@ def endpoint_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 def endpoint_from_row(row: dict[str, Any]) -> Endpoint:
     return Endpoint(**endpoint_fields(row))
+
+
+def maintenance_from_row(row: dict[str, Any]) -> Maintenance:
+    return Maintenance(**{f: row[f] for f in Maintenance.__struct_fields__})
 
 
 def incident_from_row(row: dict[str, Any]) -> Incident:

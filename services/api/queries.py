@@ -491,6 +491,7 @@ END_SESSION = (
 # the parameter as sent; a value of the wrong type finds nothing.
 ENDPOINT_PAGE = "SELECT page_id FROM endpoints WHERE id = %(value)s::bigint"
 INCIDENT_PAGE = "SELECT page_id FROM incidents WHERE id = %(value)s::bigint"
+MAINTENANCE_PAGE = "SELECT page_id FROM maintenances WHERE id = %(value)s::bigint"
 PAGE_BY_SLUG = "SELECT id AS page_id FROM pages WHERE slug = %(value)s::text"
 
 _AUDIT_COLUMNS = "id, at, actor, action, target, summary"
@@ -570,10 +571,145 @@ SELECT e.id AS endpoint_id, k.today - 89 AS first_day, r.lo,
 
 # The incidents a status page shows: the unresolved ones and those of the last
 # 14 days (opened or resolved since), newest first.
-PAGE_RECENT_INCIDENTS = (
-    "SELECT " + _INCIDENT_COLUMNS + " FROM incidents"
-    " WHERE page_id = (SELECT id FROM pages WHERE slug = %(slug)s::text)"
-    " AND (status <> 'resolved' OR created_at >= now() - interval '14 days'"
-    " OR resolved_at >= now() - interval '14 days')"
-    " ORDER BY created_at DESC, id DESC"
+PAGE_RECENT_INCIDENTS: LiteralString = (
+    _INCIDENT_SELECT + " WHERE i.page_id = (SELECT id FROM pages WHERE slug = %(slug)s::text)"
+    " AND (i.status <> 'resolved' OR i.created_at >= now() - interval '14 days'"
+    " OR i.resolved_at >= now() - interval '14 days')"
+    " ORDER BY i.created_at DESC, i.id DESC"
 )
+
+# -- maintenance windows ---------------------------------------------------------
+
+# A window ``m`` as models.Maintenance has it: its endpoints (all of the page's
+# when all_endpoints), and from its occurrences (shared/maintenance.py) its
+# status, the current or next occurrence and the end of its last one.
+_MAINTENANCE_SELECT = """
+SELECT m.id, m.page_id, m.title, m.description, m.starts_at, m.ends_at, m.rrule, m.timezone,
+       CASE WHEN m.all_endpoints
+            THEN ARRAY(SELECT e.id FROM endpoints e WHERE e.page_id = m.page_id ORDER BY e.id)
+            ELSE ARRAY(SELECT me.endpoint_id FROM maintenance_endpoints me
+                        WHERE me.maintenance_id = m.id ORDER BY me.endpoint_id)
+       END AS endpoint_ids,
+       CASE WHEN nx.starts_at IS NULL THEN 'completed'
+            WHEN nx.starts_at <= now() THEN 'in_progress'
+            ELSE 'scheduled' END AS status,
+       nx.starts_at AS next_starts_at, nx.ends_at AS next_ends_at,
+       m.created_at, m.updated_at, m.all_endpoints,
+       (SELECT max(o.ends_at) FROM maintenance_occurrences o
+         WHERE o.maintenance_id = m.id) AS last_ends_at
+  FROM maintenances m
+  LEFT JOIN LATERAL (SELECT o.starts_at, o.ends_at FROM maintenance_occurrences o
+                      WHERE o.maintenance_id = m.id AND o.ends_at > now()
+                      ORDER BY o.starts_at LIMIT 1) nx ON true
+"""
+
+# In progress first, then upcoming by next start, then completed newest first.
+_MAINTENANCE_ORDER = """
+ ORDER BY CASE x.status WHEN 'in_progress' THEN 0 WHEN 'scheduled' THEN 1 ELSE 2 END,
+          x.next_starts_at, x.last_ends_at DESC, x.id DESC
+"""
+
+LIST_MAINTENANCES: LiteralString = (
+    "SELECT x.* FROM ("
+    + _MAINTENANCE_SELECT
+    + " WHERE m.page_id = %(page_id)s::bigint) x"
+    + _MAINTENANCE_ORDER
+)
+
+GET_MAINTENANCE: LiteralString = _MAINTENANCE_SELECT + " WHERE m.id = %(id)s::bigint"
+
+# One statement: the window, its endpoints and its occurrences (computed by
+# shared/maintenance.py), unless the page is unknown (page_found null) or an
+# endpoint is not the page's (bad_endpoint; nothing written). Returns the id.
+INSERT_MAINTENANCE: LiteralString = (
+    """
+WITH page AS (
+    SELECT id FROM pages WHERE id = %(page_id)s::bigint
+), bad AS ("""
+    + _FOREIGN_ENDPOINT
+    + """
+), m AS (
+    INSERT INTO maintenances (page_id, title, description, starts_at, ends_at, rrule, timezone,
+                              all_endpoints, expanded_until)
+    SELECT page.id, %(title)s::text, %(description)s::text, %(starts_at)s::timestamptz,
+           %(ends_at)s::timestamptz, %(rrule)s::text, %(timezone)s::text,
+           %(all_endpoints)s::bool, %(expanded_until)s::timestamptz
+      FROM page CROSS JOIN bad WHERE bad.endpoint_id IS NULL
+    RETURNING id, page_id
+), endpoints_of AS (
+    INSERT INTO maintenance_endpoints (maintenance_id, endpoint_id)
+    SELECT DISTINCT m.id, x FROM m CROSS JOIN unnest(%(endpoint_ids)s::bigint[]) x
+), occurrences AS (
+    INSERT INTO maintenance_occurrences (maintenance_id, page_id, starts_at, ends_at)
+    SELECT m.id, m.page_id, t.s, t.e
+      FROM m CROSS JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) t (s, e)
+)
+SELECT (SELECT id FROM page) AS page_found, (SELECT endpoint_id FROM bad) AS bad_endpoint,
+       (SELECT id FROM m) AS id
+"""
+)
+
+# PATCH writes the merged window (validated and expanded in Python) if it is
+# still the one read (updated_at = seen; else id comes back null and the PATCH
+# starts over), with its endpoints and occurrences: those no longer in the
+# expansion go, the others are written; one ended early keeps its earlier end.
+UPDATE_MAINTENANCE: LiteralString = (
+    """
+WITH bad AS ("""
+    + _FOREIGN_ENDPOINT
+    + """
+), m AS (
+    UPDATE maintenances w
+       SET title = %(title)s::text, description = %(description)s::text,
+           starts_at = %(starts_at)s::timestamptz, ends_at = %(ends_at)s::timestamptz,
+           rrule = %(rrule)s::text, timezone = %(timezone)s::text,
+           all_endpoints = %(all_endpoints)s::bool,
+           expanded_until = %(expanded_until)s::timestamptz,
+           updated_at = greatest(now(), w.updated_at + interval '1 microsecond')
+      FROM bad
+     WHERE w.id = %(id)s::bigint AND w.updated_at = %(seen)s::timestamptz
+       AND bad.endpoint_id IS NULL
+    RETURNING w.id, w.page_id
+), endpoints_gone AS (
+    DELETE FROM maintenance_endpoints me USING m
+     WHERE me.maintenance_id = m.id AND me.endpoint_id <> ALL (%(endpoint_ids)s::bigint[])
+), endpoints_of AS (
+    INSERT INTO maintenance_endpoints (maintenance_id, endpoint_id)
+    SELECT DISTINCT m.id, x FROM m CROSS JOIN unnest(%(endpoint_ids)s::bigint[]) x
+        ON CONFLICT DO NOTHING
+), occurrences_gone AS (
+    DELETE FROM maintenance_occurrences o USING m
+     WHERE o.maintenance_id = m.id AND o.starts_at <> ALL (%(starts)s::timestamptz[])
+), occurrences AS (
+    INSERT INTO maintenance_occurrences AS o (maintenance_id, page_id, starts_at, ends_at)
+    SELECT m.id, m.page_id, t.s, t.e
+      FROM m CROSS JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) t (s, e)
+        ON CONFLICT (maintenance_id, starts_at) DO UPDATE
+       SET ends_at = CASE WHEN o.ended_early THEN least(o.ends_at, excluded.ends_at)
+                          ELSE excluded.ends_at END
+     WHERE o.ends_at IS DISTINCT FROM (CASE WHEN o.ended_early
+                                            THEN least(o.ends_at, excluded.ends_at)
+                                            ELSE excluded.ends_at END)
+)
+SELECT (SELECT id FROM m) AS id, (SELECT endpoint_id FROM bad) AS bad_endpoint
+"""
+)
+
+# Ends the occurrence in progress of a recurring window at ``ends_at`` (which
+# lies inside it); the rule and the other occurrences stay. Returns the id.
+END_OCCURRENCE = """
+WITH o AS (
+    UPDATE maintenance_occurrences o
+       SET ends_at = %(ends_at)s::timestamptz, ended_early = true
+     WHERE o.maintenance_id = %(id)s::bigint AND o.starts_at <= now() AND o.ends_at > now()
+       AND o.starts_at < %(ends_at)s::timestamptz AND o.ends_at >= %(ends_at)s::timestamptz
+    RETURNING o.maintenance_id
+)
+UPDATE maintenances w
+   SET updated_at = greatest(now(), w.updated_at + interval '1 microsecond')
+  FROM (SELECT DISTINCT maintenance_id FROM o) e
+ WHERE w.id = e.maintenance_id
+RETURNING w.id
+"""
+
+DELETE_MAINTENANCE = "DELETE FROM maintenances WHERE id = %(id)s::bigint RETURNING id"

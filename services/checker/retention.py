@@ -1,7 +1,9 @@
 """Step 6: roll up closed days hourly; delete history older than CHECK_RETENTION_DAYS daily
 (and audit rows older than AUDIT_RETENTION_DAYS, and sessions no one can use any more).
 
-Every hour, the replica that takes the session advisory lock rolls up every
+Every hour, the replica that takes the session advisory lock first extends the
+materialised occurrences of recurring maintenance windows (shared/maintenance.py;
+400 days ahead), then rolls up every
 endpoint's closed days into uptime_daily (shared ROLLUP_DAYS, a batch of
 endpoints per statement) and, in the cleanup hour, then deletes old history in
 small batches (each batch its own short statement, so no long lock is ever
@@ -27,6 +29,7 @@ from services.checker import queries
 from services.checker.db import Link
 from services.checker.metrics import Metrics
 from services.checker.stop import sleep
+from shared.maintenance import extend_due
 from shared.queries import (
     DELETE_DEAD_SESSIONS,
     ROLLUP_DAYS,
@@ -114,6 +117,7 @@ async def run_retention(
         return None
     now = now or datetime.now(UTC)
     try:
+        await extend_due(db)
         await roll_up(db)
         deleted = await delete_expired(db, cutoff_for(settings, now))
         await delete_expired(db, audit_cutoff_for(settings, now), AUDIT_DELETE)
@@ -159,6 +163,9 @@ class RetentionJob:
             if cleanup:
                 logger.info("retention: another replica runs it today")
             return False
+        extended = await extend_due(link)
+        if extended:
+            logger.info("maintenance: {extended} recurring windows extended", extended=extended)
         written = await roll_up(link)
         if written:
             logger.info("rollup: {written} endpoint-days rolled up", written=written)

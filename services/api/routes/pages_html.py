@@ -34,7 +34,7 @@ from markupsafe import Markup
 from services.api import queries as q
 from services.api.cache import FlightCache, TTLCache, etag_matches
 from services.api.deps import Pool
-from services.api.models import PageDetail, PageEndpoint
+from services.api.models import PageDetail, PageEndpoint, incident_from_row
 from services.api.routes import pages
 from shared.db import fetch_all
 
@@ -330,31 +330,23 @@ def _endpoint_view(ep: PageEndpoint, days: Days) -> dict[str, Any]:
 
 
 def _incident_view(row: dict[str, Any]) -> dict[str, Any]:
-    updates = row.get("updates")
-    if updates is None:  # before incident updates: the description is the one message
-        updates = [
-            {
-                "status": row["status"],
-                "message": row["description"],
-                "created_at": row["created_at"],
-            }
-        ]
+    incident = incident_from_row(row)  # its timeline newest first (issue 9)
     return {
-        "id": row["id"],
-        "title": row["title"],
-        "status_word": INCIDENT_WORDS[row["status"]],
-        "impact": row.get("impact") or "minor",
-        "impact_word": IMPACT_WORDS[row.get("impact") or "minor"],
-        "created_at": row["created_at"],
-        "resolved_at": row["resolved_at"],
-        "postmortem": row.get("postmortem"),
+        "id": incident.id,
+        "title": incident.title,
+        "status_word": INCIDENT_WORDS[incident.status],
+        "impact": incident.impact,
+        "impact_word": IMPACT_WORDS[incident.impact],
+        "created_at": incident.created_at,
+        "resolved_at": incident.resolved_at,
+        "postmortem": incident.postmortem,
         "updates": [
             {
-                "status_word": INCIDENT_WORDS[u["status"]],
-                "message": u.get("message"),
-                "created_at": u["created_at"],
+                "status_word": INCIDENT_WORDS[u.status],
+                "message": u.message,
+                "created_at": u.created_at,
             }
-            for u in updates
+            for u in incident.updates
         ],
     }
 
