@@ -14,6 +14,7 @@ BADGE_COLORS: dict[str | None, str] = {
     "up": "#4c1",
     "degraded": "#dfb317",
     "down": "#e05d44",
+    "maintenance": "#007ec6",  # shields.io's blue
     None: "#9f9f9f",
 }
 

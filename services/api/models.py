@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from shared.page_status import Indicator
+
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 Impact = Literal["none", "minor", "major", "critical"]
 MaintenanceStatus = Literal["scheduled", "in_progress", "completed"]
@@ -98,6 +100,7 @@ class Endpoint(Out):
     active: bool
     created_at: datetime
     status: CheckStatus | None
+    in_maintenance: bool
 
 
 class Uptimes(Out):
@@ -113,8 +116,11 @@ class PageEndpoint(Endpoint):
     uptimes: Uptimes
 
 
-class PageDetail(Page):
-    endpoints: list[PageEndpoint]
+class PageStatus(Out):
+    """Statuspage's indicator (none, minor, major, critical) and its description."""
+
+    indicator: Indicator
+    description: str
 
 
 class TimelineUpdate(Out):
@@ -186,6 +192,13 @@ class Maintenance(Out):
     next_ends_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class PageDetail(Page):
+    endpoints: list[PageEndpoint]
+    status: PageStatus
+    incidents: list[Incident]  # the unresolved ones
+    maintenances: list[Maintenance]  # in progress and starting in the next 7 days
 
 
 # -- requests ------------------------------------------------------------------

@@ -54,6 +54,12 @@ DELETE_PAGE = "DELETE FROM pages WHERE slug = %(slug)s::text RETURNING id"
 
 # -- endpoints -----------------------------------------------------------------
 
+# Whether endpoint ``e`` is in a maintenance window now (migrations/0009).
+_IN_MAINTENANCE = (
+    "EXISTS (SELECT 1 FROM maintenance_spans(e.id, e.page_id, now(),"
+    " now() + interval '1 microsecond')) AS in_maintenance"
+)
+
 _ENDPOINT_COLUMNS = (
     "e.id, e.page_id, e.name, e.url, e.method, e.interval, e.timeout, e.expected_status,"
     " e.degraded_threshold_ms, e.keyword, e.active, e.created_at"
@@ -61,8 +67,8 @@ _ENDPOINT_COLUMNS = (
 
 GET_ENDPOINT = (
     "SELECT " + _ENDPOINT_COLUMNS + ", coalesce(s.status, (SELECT c.status FROM checks c"
-    " WHERE c.endpoint_id = e.id ORDER BY c.first_checked_at DESC, c.id DESC LIMIT 1)) AS status"
-    " FROM endpoints e LEFT JOIN endpoint_state s ON s.endpoint_id = e.id"
+    " WHERE c.endpoint_id = e.id ORDER BY c.first_checked_at DESC, c.id DESC LIMIT 1)) AS status,"
+    " " + _IN_MAINTENANCE + " FROM endpoints e LEFT JOIN endpoint_state s ON s.endpoint_id = e.id"
     " WHERE e.id = %(id)s::bigint"
 )
 
@@ -72,7 +78,7 @@ INSERT_ENDPOINT = (
     " VALUES (%(page_id)s::bigint, %(name)s::text, %(url)s::text, %(method)s::text,"
     " %(interval)s::int, %(timeout)s::int, %(expected_status)s::text[],"
     " %(degraded_threshold_ms)s::int, %(keyword)s::text, %(active)s::bool)"
-    " RETURNING " + _ENDPOINT_COLUMNS + ", NULL::text AS status"
+    " RETURNING " + _ENDPOINT_COLUMNS + ", NULL::text AS status, " + _IN_MAINTENANCE
 )
 
 # PATCH: as UPDATE_PAGE (the sent fields over the locked row; CHECK constraints
@@ -90,7 +96,8 @@ UPDATE_ENDPOINT = (
     + " FROM jsonb_populate_record(e, %(patch)s::jsonb))"
     " WHERE e.id = %(id)s::bigint"
     " RETURNING " + _ENDPOINT_COLUMNS + ","
-    " (SELECT s.status FROM endpoint_state s WHERE s.endpoint_id = e.id) AS status"
+    " (SELECT s.status FROM endpoint_state s WHERE s.endpoint_id = e.id) AS status, "
+    + _IN_MAINTENANCE
 )
 
 # Only after a refused PATCH: the merged values it would have written, for the message.
@@ -159,7 +166,9 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
        p.created_at AS page_created_at,
        """
     + _ENDPOINT_COLUMNS
-    + """, s.status,
+    + """, s.status, """
+    + _IN_MAINTENANCE
+    + """,
        l.id AS l_id, l.status AS l_status, l.response_time AS l_response_time,
        l.status_code AS l_status_code, l.error AS l_error,
        l.last_checked_at AS l_checked_at, l.first_checked_at AS l_first_checked_at,
@@ -262,13 +271,16 @@ SELECT eps.endpoint_id,
 )
 
 # GET /badge/{slug}: the page's name, how many active endpoints are in each
-# state (the state row's, else the newest run's), and the page's 24 h uptime
-# over all of them (time-weighted, summed).
+# state (the state row's, else the newest run's) outside maintenance, how many
+# are down or degraded inside a window, and the page's 24 h uptime over all of
+# them (time-weighted, summed).
 BADGE: LiteralString = (
     """
 SELECT p.name,
-       count(*) FILTER (WHERE st.status = 'down') AS down,
-       count(*) FILTER (WHERE st.status = 'degraded') AS degraded,
+       count(*) FILTER (WHERE st.status = 'down' AND NOT mt.in_maintenance) AS down,
+       count(*) FILTER (WHERE st.status = 'degraded' AND NOT mt.in_maintenance) AS degraded,
+       count(*) FILTER (WHERE st.status IN ('down', 'degraded') AND mt.in_maintenance)
+           AS maintenance,
        count(*) FILTER (WHERE st.status = 'up') AS up,
        round(100 * coalesce(sum(u.available), 0) / nullif(sum(u.covered), 0), 2) AS uptime_24h
   FROM pages p
@@ -278,6 +290,9 @@ SELECT p.name,
                                                  WHERE c.endpoint_id = e.id
                                                  ORDER BY c.first_checked_at DESC, c.id DESC
                                                  LIMIT 1)) AS status) st ON true
+  LEFT JOIN LATERAL (SELECT """
+    + _IN_MAINTENANCE
+    + """) mt ON true
 """
     + _UPTIME_24H_LATERAL
     + """
@@ -713,3 +728,68 @@ RETURNING w.id
 """
 
 DELETE_MAINTENANCE = "DELETE FROM maintenances WHERE id = %(id)s::bigint RETURNING id"
+
+# -- the page's story: open incidents and planned work ---------------------------
+
+# The unresolved incidents of a page, newest first (GET /api/pages/{slug}, the
+# status page, the Statuspage summary).
+PAGE_OPEN_INCIDENTS: LiteralString = (
+    _INCIDENT_SELECT
+    + " JOIN pages p ON p.id = i.page_id"
+    + " WHERE p.slug = %(slug)s::text AND i.status <> 'resolved'"
+    + " ORDER BY i.created_at DESC, i.id DESC"
+)
+
+# The newest incidents of a page, resolved or not (Statuspage incidents.json, feeds).
+PAGE_NEWEST_INCIDENTS: LiteralString = (
+    _INCIDENT_SELECT
+    + " JOIN pages p ON p.id = i.page_id"
+    + " WHERE p.slug = %(slug)s::text"
+    + " ORDER BY i.created_at DESC, i.id DESC LIMIT %(limit)s::int"
+)
+
+# A page's windows in progress and those whose next occurrence starts within
+# ``days`` days (every upcoming one when days is null), in the list order.
+PAGE_MAINTENANCES: LiteralString = (
+    "SELECT x.* FROM ("
+    + _MAINTENANCE_SELECT
+    + " JOIN pages p ON p.id = m.page_id WHERE p.slug = %(slug)s::text) x"
+    + " WHERE x.status <> 'completed' AND (%(days)s::int IS NULL"
+    + " OR x.next_starts_at < now() + make_interval(days => %(days)s::int))"
+    + _MAINTENANCE_ORDER
+)
+
+# Every window of a page, newest first, at most ``limit`` (Statuspage
+# scheduled-maintenances.json, feeds).
+PAGE_ALL_MAINTENANCES: LiteralString = (
+    "SELECT x.* FROM ("
+    + _MAINTENANCE_SELECT
+    + " JOIN pages p ON p.id = m.page_id WHERE p.slug = %(slug)s::text) x"
+    + " ORDER BY x.starts_at DESC, x.id DESC LIMIT %(limit)s::int"
+)
+
+# The page and its active endpoints as Statuspage components: status, whether
+# in a window, and since when the current run has lasted. The page's
+# updated_at is its newest incident or window change. A page without active
+# endpoints is one row with the endpoint columns null.
+PAGE_COMPONENTS: LiteralString = (
+    """
+SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
+       greatest(p.created_at,
+                (SELECT max(i.updated_at) FROM incidents i WHERE i.page_id = p.id),
+                (SELECT max(m.updated_at) FROM maintenances m WHERE m.page_id = p.id))
+           AS page_updated_at,
+       e.id, e.name, e.created_at, coalesce(s.status, l.status) AS status,
+       coalesce(l.first_checked_at, e.created_at) AS updated_at, """
+    + _IN_MAINTENANCE
+    + """
+  FROM pages p
+  LEFT JOIN endpoints e ON e.page_id = p.id AND e.active
+  LEFT JOIN endpoint_state s ON s.endpoint_id = e.id
+  LEFT JOIN LATERAL (SELECT c.status, c.first_checked_at FROM checks c
+                      WHERE c.endpoint_id = e.id
+                      ORDER BY c.first_checked_at DESC, c.id DESC LIMIT 1) l ON true
+ WHERE p.slug = %(slug)s::text
+ ORDER BY e.id
+"""
+)

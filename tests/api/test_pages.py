@@ -22,6 +22,7 @@ ENDPOINT_FIELDS = {
     "degradedThresholdMs",
     "keyword",
     "status",
+    "inMaintenance",
 }
 CHECK_FIELDS = {
     "id",
@@ -54,7 +55,7 @@ async def test_create_list_and_read_a_page(api):
     r = await api.get("/api/pages/acme")
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == PAGE_FIELDS | {"endpoints"}
+    assert set(body) == PAGE_FIELDS | {"endpoints", "status", "incidents", "maintenances"}
     assert {k: body[k] for k in PAGE_FIELDS} == page
     assert body["endpoints"] == []
 

@@ -50,10 +50,14 @@ class BadgeCache:
 
 
 def page_status(row: dict[str, Any]) -> str | None:
+    """The worst status outside maintenance; ``maintenance`` when every endpoint
+    that is not up is in a window."""
     if row["down"]:
         return "down"
     if row["degraded"]:
         return "degraded"
+    if row["maintenance"]:
+        return "maintenance"
     return "up" if row["up"] else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from litestar import delete, get, patch, post
@@ -19,20 +20,25 @@ from services.api.models import (
     PageCreate,
     PageDetail,
     PageEndpoint,
+    PageStatus,
     PageUpdate,
     Success,
     Uptimes,
     check_from_row,
     endpoint_fields,
+    incident_from_row,
+    maintenance_from_row,
     patch_of,
     sent_fields,
 )
 from shared.db import execute, fetch_all, fetch_tuples
+from shared.page_status import indicator
 
 # An endpoint's 7, 30 and 90-day uptimes, by endpoint id.
 Long = dict[int, tuple[float | None, float | None, float | None]]
 LONG_TTL = 5.0  # seconds a large page's 7/30/90-day figures are reused
 LONG_CACHE_FROM = 50  # active endpoints: smaller pages are always computed afresh
+UPCOMING_DAYS = 7  # a page lists the windows in progress and those starting this soon
 
 Hours = Annotated[
     int, QueryParameter(ge=1, le=2160, description="How many hours back (1 to 2,160)")
@@ -51,7 +57,8 @@ async def list_pages(pool: Pool) -> list[Page]:
 @get(
     "/api/pages/{slug:str}",
     tags=["pages"],
-    summary="A page with its active endpoints, their latest check and uptimes",
+    summary="A page with its endpoints (latest check, uptimes), status, open incidents"
+    " and maintenance windows",
     responses=errors(404),
 )
 async def get_page(
@@ -66,13 +73,21 @@ async def get_page(
 
 
 async def read_page(
-    pool: Pool, long_uptimes: TTLCache[Long], slug: str, *, long: bool = True
+    pool: Pool, long_uptimes: TTLCache[Long], slug: str, *, long: bool = True, story: bool = True
 ) -> PageDetail | None:
     """The page with its active endpoints (None when unknown); the status page reads it too.
 
-    ``long=False`` leaves the 7/30/90-day figures out (null), one statement fewer.
+    ``long=False`` leaves the 7/30/90-day figures out (null), one statement fewer;
+    ``story=False`` the open incidents and coming windows (empty), two fewer. All
+    of it is read at once (one connection per statement), the 7/30/90-day
+    figures after: four statements, whatever the size.
     """
-    rows = await fetch_all(pool, q.PAGE_STATUS, {"slug": slug})
+    reads = [fetch_all(pool, q.PAGE_STATUS, {"slug": slug})]
+    if story:
+        reads.append(fetch_all(pool, q.PAGE_OPEN_INCIDENTS, {"slug": slug}))
+        reads.append(fetch_all(pool, q.PAGE_MAINTENANCES, {"slug": slug, "days": UPCOMING_DAYS}))
+    rows, *told = await asyncio.gather(*reads)
+    incidents, windows = told or ([], [])
     if not rows:
         return None
     first = rows[0]
@@ -80,12 +95,20 @@ async def read_page(
     figures = {}
     if rows and long:
         figures = await _long_uptimes(pool, long_uptimes, first["p_id"], len(rows))
+    endpoints = [_page_endpoint(row, figures.get(row["id"])) for row in rows]
+    open_incidents = [incident_from_row(row) for row in incidents]
+    level, description = indicator(
+        [(e.status, e.in_maintenance) for e in endpoints], [i.impact for i in open_incidents]
+    )
     return PageDetail(
         id=first["p_id"],
         slug=first["page_slug"],
         name=first["page_name"],
         created_at=first["page_created_at"],
-        endpoints=[_page_endpoint(row, figures.get(row["id"])) for row in rows],
+        endpoints=endpoints,
+        status=PageStatus(indicator=level, description=description),
+        incidents=open_incidents,
+        maintenances=[maintenance_from_row(row) for row in windows],
     )
 
 

@@ -366,7 +366,7 @@ async def _page_data(
     """The page (as GET /api/pages/{slug} reads it), its daily bars and recent incidents."""
     params = {"slug": slug}
     detail, bars, incidents = await asyncio.gather(
-        pages.read_page(pool, _NO_LONG_CACHE, slug, long=False),
+        pages.read_page(pool, _NO_LONG_CACHE, slug, long=False, story=False),
         fetch_all(pool, q.PAGE_DAILY_UPTIMES, params),
         fetch_all(pool, q.PAGE_RECENT_INCIDENTS, params),
     )
@@ -432,7 +432,7 @@ async def status_embed(
 ) -> Response[bytes]:
     async def fill() -> Body | None:
         detail, incidents = await asyncio.gather(
-            pages.read_page(pool, _NO_LONG_CACHE, slug, long=False),
+            pages.read_page(pool, _NO_LONG_CACHE, slug, long=False, story=False),
             fetch_all(pool, q.PAGE_RECENT_INCIDENTS, {"slug": slug}),
         )
         if detail is None:

@@ -1,0 +1,2 @@
+-- depends: 0008_maintenances
+DROP FUNCTION IF EXISTS maintenance_spans(bigint, bigint, timestamptz, timestamptz);
