@@ -27,6 +27,7 @@ from services.api.routes import (
     audit,
     badges,
     endpoints,
+    feeds,
     health,
     incidents,
     keys,
@@ -34,6 +35,7 @@ from services.api.routes import (
     pages,
     pages_html,
     session,
+    statuspage,
 )
 from shared.db import DatabaseUnavailable, create_pool, start_timing
 from shared.settings import Settings, load_settings
@@ -79,6 +81,8 @@ ROUTES = [
     session.login,
     session.logout,
     *pages_html.ROUTES,
+    *statuspage.ROUTES,
+    *feeds.ROUTES,
 ]
 
 
