@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import delete, get, patch, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody
 from msgspec import UNSET
 
 from services.api import queries as q
 from services.api.auth import page_of, scope, strict_body
 from services.api.deps import Pool
-from services.api.errors import MAX_ID, ApiError, errors, parse_id
+from services.api.errors import ApiError, errors, parse_id
 from services.api.models import (
     Maintenance,
     MaintenanceCreate,
     MaintenanceUpdate,
     Success,
     maintenance_from_row,
+    sent_fields,
 )
+from services.api.params import IdPath, PageIdQuery
 from services.api.routes.incidents import foreign_endpoint
 from shared.db import execute, fetch_all, fetch_one
 from shared.maintenance import WindowError, check_window, expand
 
-MaintenanceId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
-PageId = Annotated[
-    int,
-    QueryParameter(ge=1, le=MAX_ID, description="The page's id (a positive 64-bit integer)"),
-]
+MaintenanceId = IdPath
 # A write to a window touches its page (announcing work is the incidents scope's).
 MAINTENANCE_OF_PATH = page_of("maintenance_id", q.MAINTENANCE_PAGE)
 PATCH_ATTEMPTS = 5  # a PATCH that raced another write starts over this often
@@ -75,8 +73,9 @@ async def _read(pool: Pool, ident: int) -> Maintenance:
     summary="A page's maintenance windows: in progress, then upcoming, then completed",
     responses=errors(400),
 )
-async def list_maintenances(page_id: PageId, pool: Pool) -> list[Maintenance]:
-    rows = await fetch_all(pool, q.LIST_MAINTENANCES, {"page_id": page_id})
+async def list_maintenances(page_id: PageIdQuery, pool: Pool) -> list[Maintenance]:
+    ident = parse_id(page_id, "page_id")
+    rows = await fetch_all(pool, q.LIST_MAINTENANCES, {"page_id": ident})
     return [maintenance_from_row(row) for row in rows]
 
 
@@ -127,7 +126,7 @@ async def update_maintenance(
     maintenance_id: MaintenanceId, data: JSONBody[MaintenanceUpdate], pool: Pool
 ) -> Maintenance:
     ident = parse_id(maintenance_id, "maintenance id")
-    sent = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
+    sent = sent_fields(data)
     for _attempt in range(PATCH_ATTEMPTS):
         current = await fetch_one(pool, q.GET_MAINTENANCE, {"id": ident})
         if current is None:
@@ -155,7 +154,7 @@ async def update_maintenance(
     tags=["maintenances"],
     summary="Delete a maintenance window (past occurrences too)",
     status_code=200,
-    **scope("incidents", 400, 404, page=MAINTENANCE_OF_PATH),
+    **scope("write", 400, 404, page=MAINTENANCE_OF_PATH),
 )
 async def delete_maintenance(maintenance_id: MaintenanceId, pool: Pool) -> Success:
     ident = parse_id(maintenance_id, "maintenance id")
