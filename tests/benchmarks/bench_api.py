@@ -217,11 +217,18 @@ async def statements_by_size(session: aiohttp.ClientSession, base: str) -> dict[
 
 
 @contextlib.contextmanager
-def api_server(database_url: str, admin_token: str | None = None) -> Iterator[tuple[str, int]]:
-    """`uptimatum api` with one worker on a free port; yields (base URL, pid)."""
+def api_server(
+    database_url: str, admin_token: str | None = None, code: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """`uptimatum api` with one worker on a free port; yields (base URL, pid).
+
+    ``code``: a directory holding other sources of ``services`` and ``shared`` to
+    run instead of these (bench_story runs the code before a change beside it).
+    """
     port = free_port()
     env = {
         **os.environ,
+        **({"PYTHONPATH": str(code)} if code else {}),
         "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",
         "PORT": str(port),
@@ -232,6 +239,7 @@ def api_server(database_url: str, admin_token: str | None = None) -> Iterator[tu
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "api", "--workers", "1"],
         env=env,
+        cwd=code,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
