@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
-from tests.api.conftest import AUTH, ago, insert_check, make_endpoint, make_page
+from tests.api.conftest import AUTH, ago, insert_check, make_endpoint, make_page, serve
 
 V2 = "/status/acme/api/v2"
 PAGE_KEYS = {"id", "name", "url", "time_zone", "updated_at"}
@@ -311,3 +312,13 @@ async def test_an_empty_page(api):
     assert body["components"] == []
     assert body["incidents"] == []
     assert body["scheduled_maintenances"] == []
+
+
+async def test_urls_follow_public_url(settings, api):
+    await make_page(api)
+    public = msgspec.structs.replace(settings, public_url="https://status.example.com/")
+    async with serve(public) as client:
+        body = (await client.get(f"{V2}/summary.json")).json()
+        assert body["page"]["url"] == "https://status.example.com/status/acme"
+        feed = (await client.get("/status/acme/feed.atom")).text
+        assert 'href="https://status.example.com/status/acme"' in feed

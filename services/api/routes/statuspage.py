@@ -123,7 +123,9 @@ class SummaryBody(Sp):
 
 
 def page_url(request: Request[Any, Any, Any], slug: str) -> str:
-    return str(request.base_url).rstrip("/") + f"/status/{slug}"
+    """The page's public address: under PUBLIC_URL when set, else where it was asked."""
+    base = request.app.state.settings.public_url or str(request.base_url)
+    return base.rstrip("/") + f"/status/{slug}"
 
 
 def sp_page(story: Story, url: str) -> SpPage:
