@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run test bench lint format image clean
+.PHONY: help install run test fuzz bench lint format image clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,6 +25,10 @@ run: $(STAMP) ## run api + checker (embedded PostgreSQL unless DATABASE_URL/DB_*
 
 test: $(STAMP) ## run the test suite (TEST_DATABASE_URL, else an embedded PostgreSQL)
 	$(BIN)/pytest
+
+fuzz: $(STAMP) ## schemathesis, every check and phase, long: FUZZ_EXAMPLES (500), FUZZ_SEED (random)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} \
+	  $(BIN)/pytest tests/api/test_openapi.py -k schemathesis -s
 
 bench: $(STAMP) ## run the benchmarks under tests/benchmarks and print their figures
 	$(BIN)/python -m tests.benchmarks

@@ -14,14 +14,34 @@ Status = Literal["up", "degraded", "down"]
 STATUSES: tuple[Status, ...] = ("up", "degraded", "down")
 DEFAULT_EXPECTED_STATUS = ("200-299",)
 
-_RULE = re.compile(r"^\s*([1-5]\d\d)\s*(?:-\s*([1-5]\d\d)\s*)?$")
+_CODE = "[1-5][0-9]{2}"
+_RULE = re.compile(f" *({_CODE}) *(?:- *({_CODE}) *)?")
+
+
+def _range_low_to_high() -> str:
+    """A regex of ``"low-high"`` with low <= high (JSON Schema cannot compare two numbers).
+
+    By the first digit where the two codes differ: the hundreds, then the tens
+    (hundreds repeated by a backreference), then the units (hundreds and tens
+    repeated).
+    """
+    dash = " *- *"
+    hundreds = [f"{h}[0-9]{{2}}{dash}[{h + 1}-5][0-9]{{2}}" for h in range(1, 5)]
+    tens = [f"{t}[0-9]{dash}\\1[{t + 1}-9][0-9]" for t in range(9)]
+    units = [f"{u}{dash}\\2[{u}-9]" for u in range(10)]
+    return f"(?:{'|'.join(hundreds)}|([1-5])(?:{'|'.join(tens)})|([1-5][0-9])(?:{'|'.join(units)}))"
+
+
+# One expected_status entry, as the OpenAPI document states it: a code, or a
+# range from low to high, spaces allowed around both.
+RULE_PATTERN = f"^ *(?:{_CODE}|{_range_low_to_high()}) *$"
 
 
 def parse_expected_status(rules: Iterable[str]) -> list[tuple[int, int]]:
     """``["200-299", "418"]`` -> ``[(200, 299), (418, 418)]``; ValueError names the bad rule."""
     ranges = []
     for rule in rules:
-        match = _RULE.match(rule) if isinstance(rule, str) else None
+        match = _RULE.fullmatch(rule) if isinstance(rule, str) else None
         if not match:
             raise ValueError(
                 f"expected_status entry {rule!r} is not a status code (100-599) "

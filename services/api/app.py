@@ -7,18 +7,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import cast
 
-from litestar import Litestar, MediaType
+from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from loguru import logger
 from psycopg_pool import AsyncConnectionPool
 
+from services.api import openapi
+from services.api.allow import AllowHeader
 from services.api.audit import audit_middleware
 from services.api.auth import Access
 from services.api.cache import FlightCache, TTLCache
@@ -245,12 +244,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude_opt_key="skip_compression",
         ),
         template_config=pages_html.template_config(),
-        openapi_config=_openapi(),
+        openapi_config=openapi.config(),
         request_max_body_size=MAX_BODY,
         logging_config=None,
         debug=False,
     )
-    app.asgi_handler = Observe(app.asgi_handler, on_write=lambda: _clear_caches(app.state))
+    app.asgi_handler = Observe(
+        AllowHeader(app.asgi_handler, app), on_write=lambda: _clear_caches(app.state)
+    )
     return app
 
 
@@ -279,35 +280,3 @@ def _long_uptimes(state: State) -> TTLCache[pages.Long]:
 
 def _html(state: State) -> FlightCache[pages_html.Body | None]:
     return state.html
-
-
-def _openapi() -> OpenAPIConfig:
-    """The OpenAPI document, served at exactly `/doc` (and Scalar at `/reference`)."""
-    return OpenAPIConfig(
-        title="Uptimatum API",
-        version="1.0.0",
-        description=(
-            "Status pages, monitored endpoints, check history, incidents and badges. "
-            'Responses are camelCase; errors are {"error": "..."}. Every POST, PATCH '
-            "and DELETE needs 'Authorization: Bearer <API key or ADMIN_TOKEN>' with the "
-            "scope the route names (read < incidents < write < admin), or the "
-            "uptimatum_session cookie of /api/login and a same-origin Origin header."
-        ),
-        path=health.OPENAPI_ROUTER_PATH,
-        render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"], media_type=MediaType.JSON)],
-        components=Components(
-            security_schemes={
-                "adminToken": SecurityScheme(
-                    type="http",
-                    scheme="bearer",
-                    description="The server's ADMIN_TOKEN, or an API key (upt_...)",
-                ),
-                "sessionCookie": SecurityScheme(
-                    type="apiKey",
-                    name="uptimatum_session",
-                    security_scheme_in="cookie",
-                    description="The session cookie set by POST /api/login",
-                ),
-            }
-        ),
-    )

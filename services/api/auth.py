@@ -391,6 +391,17 @@ def principal_of(scope: Any) -> Principal | None:
 # -- request bodies ------------------------------------------------------------------
 
 
+def _whole_numbers(value: Any) -> Any:
+    """``{"page_id": 1.0}`` -> ``{"page_id": 1}``, at any depth."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
 def strict_body(
     kind: type[msgspec.Struct],
 ) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
@@ -398,13 +409,13 @@ def strict_body(
 
     Litestar converts bodies leniently ("30" would pass for 30); this rejects
     wrong types, unknown fields and non-JSON with a 400 before the handler runs.
+    A whole number written as ``1.0`` is an integer, as JSON Schema has it.
     """
-    decoder = msgspec.json.Decoder(kind)
 
     async def check(request: Request[Any, Any, Any]) -> None:
         body = await request.body()
         try:
-            decoder.decode(body or b"")
+            msgspec.convert(_whole_numbers(msgspec.json.decode(body or b"")), kind, strict=True)
         except msgspec.DecodeError as exc:
             raise body_error(exc) from None
 

@@ -8,12 +8,16 @@ PATCH are ``UNSET``, which is not the same as an explicit ``null``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+<<<<<<< HEAD
 from shared.page_status import Indicator
+=======
+from shared.status import RULE_PATTERN
+>>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
 
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 Impact = Literal["none", "minor", "major", "critical"]
@@ -21,16 +25,60 @@ MaintenanceStatus = Literal["scheduled", "in_progress", "completed"]
 CheckStatus = Literal["up", "degraded", "down"]
 KeyScope = Literal["read", "incidents", "write", "admin"]
 
-Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
-Slug = Annotated[
-    str, Meta(min_length=1, max_length=100, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-]
-Name = Annotated[str, Meta(min_length=1, max_length=255)]
-Url = Annotated[str, Meta(min_length=1, max_length=2048)]
-Method = Annotated[str, Meta(min_length=1, max_length=16)]
-Interval = Annotated[int, Meta(ge=5, le=86400)]
-Timeout = Annotated[int, Meta(ge=1, le=60)]
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+# Every method a probe may use; the API accepts any case and stores upper case.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+# The patterns state in the OpenAPI document what the API accepts, and msgspec
+# enforces them: a value the document allows is never refused. (ECMA and Python
+# read these alike: explicit classes, no \s or \d.)
+NO_NUL = r"^[^\u0000]*$"  # PostgreSQL text cannot hold NUL
+# Whitespace (str.isspace), control characters and DEL: never in a URL.
+_BLANK = r"\u0000-\u0020\u007f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Characters whose NFKC form holds one of / ? # @ : (Python's urlsplit refuses them in a host).
+_NFKC_DELIMITERS = (
+    r"\u2047-\u2049\u2100\u2101\u2105\u2106\u2a74"
+    r"\ufe13\ufe16\ufe55\ufe56\ufe5f\ufe6b\uff03\uff0f\uff1a\uff1f\uff20"
+)
+_NETLOC = rf"[^{_BLANK}{_NFKC_DELIMITERS}/?#@\[\]\\"
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+
+
+def _ipv6() -> str:
+    """RFC 3986's IPv6address (no zone id)."""
+    h16 = "[0-9A-Fa-f]{1,4}"
+    octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    ls32 = rf"(?:{h16}:{h16}|{octet}(?:\.{octet}){{3}})"
+    forms = [f"(?:{h16}:){{6}}{ls32}", f"::(?:{h16}:){{5}}{ls32}"]
+    for before, after in ((0, 4), (1, 3), (2, 2), (3, 1), (4, 0)):
+        head = f"(?:(?:{h16}:){{0,{before}}}{h16})?" if before else f"(?:{h16})?"
+        forms.append(f"{head}::" + (f"(?:{h16}:){{{after}}}" if after else "") + ls32)
+    forms.append(f"(?:(?:{h16}:){{0,5}}{h16})?::{h16}")
+    forms.append(f"(?:(?:{h16}:){{0,6}}{h16})?::")
+    return f"(?:{'|'.join(forms)})"
+
+
+URL_PATTERN = (
+    "^[Hh][Tt][Tt][Pp][Ss]?://"
+    rf"(?:{_NETLOC}]*@)?"  # user:password@
+    rf"(?:{_NETLOC}:]+|\[{_ipv6()}\])"  # host name or [IPv6]
+    f"(?::{_PORT}?)?"
+    rf"(?:[/?#][^{_BLANK}]*)?$"
+)
+METHOD_PATTERN = "^(?:" + "|".join("".join(f"[{c}{c.lower()}]" for c in m) for m in METHODS) + ")$"
+
+Id = Annotated[int, Meta(ge=1, le=MAX_ID)]
+SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=SLUG_PATTERN)]
+Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
+Text = Annotated[str, Meta(pattern=NO_NUL)]
+Url = Annotated[str, Meta(min_length=1, max_length=2048, pattern=URL_PATTERN)]
+Method = Annotated[str, Meta(min_length=1, max_length=16, pattern=METHOD_PATTERN)]
+MIN_INTERVAL, MAX_TIMEOUT = 5, 60
+Interval = Annotated[int, Meta(ge=MIN_INTERVAL, le=86400)]
+Timeout = Annotated[int, Meta(ge=1, le=MAX_TIMEOUT)]
 Threshold = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+<<<<<<< HEAD
 Keyword = Annotated[str, Meta(max_length=1024)]
 ExpectedStatus = Annotated[list[str], Meta(min_length=1, max_length=100)]
 # Markdown (CommonMark), stored and returned as written.
@@ -41,6 +89,29 @@ EndpointIds = Annotated[list[Id], Meta(max_length=1000)]
 Instant = Annotated[datetime, Meta(tz=True)]
 Rule = Annotated[str, Meta(min_length=1, max_length=500)]
 TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64)]
+=======
+Keyword = Annotated[str, Meta(max_length=1024, pattern=NO_NUL)]
+ExpectedStatus = Annotated[
+    list[Annotated[str, Meta(pattern=RULE_PATTERN)]], Meta(min_length=1, max_length=100)
+]
+
+
+def not_above(field: str, other: str, values: range) -> dict[str, Any]:
+    """JSON Schema of "``field`` <= ``other``", ``values`` spanning both fields' ranges.
+
+    JSON Schema cannot compare two fields, but it can say "for some k,
+    ``field`` <= k <= ``other``" (a field that is absent meets any bound).
+    """
+    return {
+        "anyOf": [
+            {"properties": {other: {"minimum": value}, field: {"maximum": value}}}
+            for value in values
+        ]
+    }
+
+
+TIMEOUT_NOT_ABOVE_INTERVAL = not_above("timeout", "interval", range(MIN_INTERVAL, MAX_TIMEOUT + 1))
+>>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
 
 
 class Out(msgspec.Struct, rename="camel"):
@@ -49,6 +120,10 @@ class Out(msgspec.Struct, rename="camel"):
 
 class In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body."""
+
+    # Rules across fields, as JSON Schema keywords (the document states them,
+    # the code enforces them).
+    __rules__: ClassVar[dict[str, Any]] = {}
 
 
 # -- responses -----------------------------------------------------------------
@@ -215,6 +290,8 @@ class PageUpdate(In):
 
 
 class EndpointCreate(In):
+    __rules__ = TIMEOUT_NOT_ABOVE_INTERVAL
+
     page_id: Id
     name: Name
     url: Url
@@ -228,6 +305,8 @@ class EndpointCreate(In):
 
 
 class EndpointUpdate(In):
+    __rules__ = TIMEOUT_NOT_ABOVE_INTERVAL
+
     page_id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
     url: Url | UnsetType = UNSET
@@ -243,7 +322,11 @@ class EndpointUpdate(In):
 class IncidentCreate(In):
     page_id: Id
     title: Name
+<<<<<<< HEAD
     description: Description | None = None
+=======
+    description: Text | None = None
+>>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
     status: IncidentStatus = "investigating"
     impact: Impact = "minor"
     affected_endpoint_ids: EndpointIds = msgspec.field(default_factory=list)
@@ -252,6 +335,7 @@ class IncidentCreate(In):
 
 class IncidentUpdate(In):
     title: Name | UnsetType = UNSET
+<<<<<<< HEAD
     description: Description | UnsetType | None = UNSET
     status: IncidentStatus | UnsetType = UNSET
     impact: Impact | UnsetType = UNSET
@@ -282,6 +366,9 @@ class MaintenanceUpdate(In):
 
 class TimelineUpdateCreate(In):
     message: Message
+=======
+    description: Text | UnsetType | None = UNSET
+>>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
     status: IncidentStatus | UnsetType = UNSET
 
 

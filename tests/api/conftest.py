@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,6 +63,37 @@ async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with serve(settings) as client:
         yield client
+
+
+@pytest.fixture
+def live_api(settings: Settings) -> Iterator[str]:
+    """The API (``serve``) on a loop in its own thread; its base URL, for blocking clients.
+
+    Schemathesis calls are synchronous; the server cannot share their thread.
+    """
+    started: queue.Queue[Any] = queue.Queue()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        try:
+            async with serve(settings) as client:
+                started.put((str(client.base_url).rstrip("/"), asyncio.get_running_loop(), stop))
+                await stop.wait()
+        except BaseException as exc:
+            started.put(exc)
+            raise
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    result = started.get(timeout=60)
+    if isinstance(result, BaseException):
+        raise result
+    base, loop, stop = result
+    try:
+        yield base
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
 
 
 # -- arranging data ------------------------------------------------------------

@@ -116,7 +116,7 @@ async def test_a_refused_patch_names_the_merged_values_and_writes_nothing(api, d
     endpoint = await make_endpoint(api, page["id"], interval=60, timeout=30)
     path = f"/api/endpoints/{endpoint['id']}"
     r = await api.patch(path, json={"interval": 20, "name": "New"}, headers=AUTH)
-    assert r.status_code == 400
+    assert r.status_code == 409  # a valid body against the stored timeout: conflicting state
     assert r.json() == {"error": "timeout (30 s) must not be above interval (20 s)"}
     r = await api.patch(path, json={"timeout": 61 - 1, "interval": 30}, headers=AUTH)
     assert r.json() == {"error": "timeout (60 s) must not be above interval (30 s)"}

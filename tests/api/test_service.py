@@ -334,3 +334,85 @@ async def test_head_is_a_get_without_the_body(api):
         assert head.content == b""
         assert head.headers["content-type"] == get.headers["content-type"]
         assert head.headers["content-length"] == str(len(get.content))
+
+
+async def _allow(api, method: str, path: str, **headers: str) -> set[str]:
+    r = await api.request(method, path, headers=headers)
+    assert "allow" in r.headers, (method, path, r.status_code)
+    return {m.strip() for m in r.headers["allow"].split(",")}
+
+
+async def test_options_and_405_list_exactly_the_methods_of_the_path(api):
+    page = await make_page(api)
+    r = await api.post(
+        "/api/endpoints",
+        json={"page_id": page["id"], "name": "S", "url": "https://example.com/"},
+        headers=AUTH,
+    )
+    endpoint = r.json()["id"]
+    r = await api.post("/api/incidents", json={"page_id": page["id"], "title": "T"}, headers=AUTH)
+    incident = r.json()["id"]
+    doc = (await api.get("/doc")).json()["paths"]
+    paths = {
+        "/api/pages": "/api/pages",
+        "/api/pages/acme": "/api/pages/{slug}",
+        "/api/pages/acme/timeline": "/api/pages/{slug}/timeline",
+        "/api/endpoints": "/api/endpoints",
+        f"/api/endpoints/{endpoint}": "/api/endpoints/{endpoint_id}",
+        f"/api/endpoints/{endpoint}/history": "/api/endpoints/{endpoint_id}/history",
+        "/api/incidents": "/api/incidents",
+        f"/api/incidents/{incident}": "/api/incidents/{incident_id}",
+        "/badge/acme": "/badge/{slug}",
+        "/health": "/health",
+    }
+    for path, template in paths.items():
+        documented = {m.upper() for m in doc[template]}
+        expected = documented | {"OPTIONS"} | ({"HEAD"} if "GET" in documented else set())
+        r = await api.options(path)
+        assert r.status_code == 204, path
+        assert await _allow(api, "OPTIONS", path) == expected, path
+        r = await api.request("PUT", path)  # no path takes PUT
+        assert r.status_code == 405, path
+        assert isinstance(r.json()["error"], str)
+        assert await _allow(api, "PUT", path) == expected, path
+        if "GET" in documented:  # HEAD is answered wherever GET is
+            assert (await api.head(path)).status_code == (await api.get(path)).status_code
+    assert await _allow(api, "OPTIONS", "/api/endpoints/1") == {
+        "DELETE",
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "PATCH",
+    }
+    assert await _allow(api, "OPTIONS", "/api/incidents") == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert await _allow(api, "OPTIONS", "/api/incidents/1") == {"DELETE", "OPTIONS", "PATCH"}
+
+
+async def test_cors_preflight_of_an_item_path_keeps_working_and_names_its_methods(api):
+    r = await api.options(
+        "/api/endpoints/1",
+        headers={
+            "Origin": "https://status.example.com",
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] in ("*", "https://status.example.com")
+    assert "PATCH" in r.headers["access-control-allow-methods"]
+    assert "DELETE" in r.headers["access-control-allow-methods"]
+    assert "authorization" in r.headers["access-control-allow-headers"].lower()
+    assert {m.strip() for m in r.headers["allow"].split(",")} == {
+        "DELETE",
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "PATCH",
+    }
+    r = await api.patch(
+        "/api/endpoints/1",
+        json={"name": "x"},
+        headers={"Origin": "https://status.example.com", **AUTH},
+    )
+    assert r.status_code == 404  # the real request after the preflight: CORS headers, no 405
+    assert r.headers["access-control-allow-origin"] in ("*", "https://status.example.com")

@@ -13,7 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from services.api import queries as q
 from services.api.cache import TTLCache, etag_matches
 from services.api.deps import Pool
-from services.api.errors import ApiError, errors
+from services.api.errors import ApiError, errors, page_slug
 from shared.badge import BADGE_COLORS, render_badge
 from shared.db import fetch_one
 
@@ -88,7 +88,7 @@ async def badge(
     label: Label = None,
     style: Style = "flat",
 ) -> Response[bytes]:
-    key = (slug, label, style)
+    key = (page_slug(slug), label, style)
     rendered = badges.rendered.get(key)
     if rendered is None:
         row = badges.facts.get(slug)

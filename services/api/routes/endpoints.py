@@ -15,6 +15,7 @@ from services.api.auth import page_of, scope, strict_body
 from services.api.deps import Pool
 from services.api.errors import ApiError, errors, parse_id
 from services.api.models import (
+    METHODS,
     Check,
     Endpoint,
     EndpointCreate,
@@ -31,7 +32,6 @@ from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
 # The CHECK constraint (migrations/0001) that refuses a timeout above the interval.
 TIMEOUT_RULE = "endpoints_timeout_range"
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 EndpointId = IdPath
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many checks (1 to 1,000)")]
 
@@ -87,8 +87,8 @@ def _check_url(url: str) -> None:
         raise ApiError(400, f"url must be an absolute http(s) URL with a host, got {url!r}")
 
 
-def _timeout_above_interval(interval: int, timeout: int) -> ApiError:
-    return ApiError(400, f"timeout ({timeout} s) must not be above interval ({interval} s)")
+def _timeout_above_interval(interval: int, timeout: int, status: int = 400) -> ApiError:
+    return ApiError(status, f"timeout ({timeout} s) must not be above interval ({interval} s)")
 
 
 @get(
@@ -132,10 +132,13 @@ async def create_endpoint(
     pool: Pool,
     settings: NamedDependency[Settings],
 ) -> Endpoint:
+    sent = sent_fields(data)
+    # Defaults never conflict with what was sent: the interval is at least the
+    # timeout sent, the timeout at most the interval.
     values = {
-        "interval": settings.check_interval,
+        "interval": max(settings.check_interval, sent.get("timeout", 0)),
         "expected_status": list(DEFAULT_EXPECTED_STATUS),
-        **sent_fields(data),
+        **sent,
     }
     values.setdefault("timeout", min(settings.check_timeout, values["interval"]))
     rows = await execute(pool, q.INSERT_ENDPOINT, validate(values))
@@ -147,7 +150,7 @@ async def create_endpoint(
     tags=["endpoints"],
     summary="Change an endpoint (takes effect from its next check)",
     before_request=strict_body(EndpointUpdate),
-    **scope("write", 400, 404, 413, page=ENDPOINT_PAGE),
+    **scope("write", 400, 404, 409, 413, page=ENDPOINT_PAGE),
 )
 async def update_endpoint(
     endpoint_id: EndpointId,
@@ -161,10 +164,16 @@ async def update_endpoint(
     except pg.CheckViolation as exc:
         if exc.diag.constraint_name != TIMEOUT_RULE:
             raise
+        # A valid body (validate() refused a pair sent together) that conflicts
+        # with the stored row: 409, RFC 5789's "conflicting state".
         merged = await fetch_one(pool, q.ENDPOINT_PATCHED, params)
         if merged is None or merged["timeout"] <= merged["interval"]:  # changed meanwhile
-            raise ApiError(400, "timeout must not be above interval") from None
-        raise _timeout_above_interval(merged["interval"], merged["timeout"]) from None
+            raise ApiError(409, "timeout must not be above interval") from None
+        raise _timeout_above_interval(merged["interval"], merged["timeout"], 409) from None
+    except pg.ForeignKeyViolation:  # the endpoint exists; the page it would move to does not
+        raise ApiError(
+            409, f"no page with id {data.page_id}: the endpoint stays where it is"
+        ) from None
     if not rows:
         raise _not_found(ident)
     return endpoint_from_row(rows[0])

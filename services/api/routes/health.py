@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response, get
 
+from services.api import openapi
 from services.api import queries as q
 from services.api.deps import Pool
 from services.api.errors import errors
@@ -16,8 +17,6 @@ from shared.db import fetch_one
 HEALTH_PATH = "/health"
 READY_PATH = "/ready"
 DOC_PATH = "/doc"
-# Litestar's own OpenAPI router lives here (its 404s are HTML); /doc is ours.
-OPENAPI_ROUTER_PATH = "/_openapi"
 REFERENCE_PATH = "/reference"
 
 
@@ -58,7 +57,7 @@ async def doc(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = request.app.state
     body = state.get("openapi_json")
     if body is None:
-        body = state.openapi_json = msgspec.json.encode(request.app.openapi_schema.to_schema())
+        body = state.openapi_json = msgspec.json.encode(openapi.document(request.app))
     return Response(body, media_type=MediaType.JSON)
 
 
