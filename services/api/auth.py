@@ -129,11 +129,18 @@ def scope(
     }
 
 
-def unscoped(reason: str, *codes: int, target: str | None = None) -> dict[str, Any]:
-    """A write that needs no scope (login, logout): the reason is kept for the tests."""
+def unscoped(
+    reason: str, *codes: int, target: str | None = None, body: type | None = None
+) -> dict[str, Any]:
+    """A write that needs no scope (login, logout): the reason is kept for the tests.
+
+    ``body``: the Struct of a body the handler reads itself (for the OpenAPI document).
+    """
     opt: dict[str, Any] = {"unscoped": reason}
     if target:
         opt["audit_target"] = target
+    if body:
+        opt["body"] = body
     return {"opt": opt, "responses": errors(*codes)}
 
 

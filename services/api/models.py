@@ -68,6 +68,22 @@ URL_PATTERN = (
 METHOD_PATTERN = "^(?:" + "|".join("".join(f"[{c}{c.lower()}]" for c in m) for m in METHODS) + ")$"
 
 Id = Annotated[int, Meta(ge=1, le=MAX_ID)]
+
+# RFC 3339 times as msgspec reads them (calendar days and leap years included),
+# written out because JSON Schema's "date-time" format is only an annotation.
+_LEAP_YEAR = "(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:1[26]|[2468][048]|[3579][26])00)"
+_DATE = (
+    "(?:[1-9][0-9]{3}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    f"|{_LEAP_YEAR}-02-29)"
+)
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+_OFFSET = "(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+DATETIME_PATTERN = f"{_DATE}T{_TIME}{_OFFSET}"
+DateTime = Annotated[
+    datetime,
+    Meta(extra_json_schema={"format": "date-time", "pattern": f"^{DATETIME_PATTERN}$"}),
+]
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=SLUG_PATTERN)]
 Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
@@ -376,7 +392,7 @@ class KeyCreate(In):
     name: Name
     scope: KeyScope
     page_ids: Annotated[list[Id], Meta(min_length=1, max_length=1000)] | None = None
-    expires_at: datetime | None = None
+    expires_at: DateTime | None = None
 
 
 class Login(In):

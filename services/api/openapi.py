@@ -81,7 +81,8 @@ def _body_types(app: Litestar) -> dict[tuple[str, str], type[msgspec.Struct]]:
             if not isinstance(handler, HTTPRouteHandler):
                 continue
             data = handler.parsed_fn_signature.parameters.get("data")
-            kind = data.annotation if data is not None else None
+            # A handler that reads its body itself names its Struct: opt={"body": Login}.
+            kind = data.annotation if data is not None else handler.opt.get("body")
             if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
                 for method in handler.http_methods:
                     found[(route.path_format, method.lower())] = kind
@@ -92,9 +93,16 @@ def _describe_bodies(app: Litestar, doc: dict[str, Any]) -> None:
     """Each request body's component becomes msgspec's schema of its Struct."""
     schemas = doc["components"]["schemas"]
     for (path, method), kind in _body_types(app).items():
-        body = doc["paths"].get(path, {}).get(method, {}).get("requestBody")
-        if body is None:
+        operation = doc["paths"].get(path, {}).get(method)
+        if operation is None:
             continue
+        body = operation.setdefault(
+            "requestBody",
+            {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": REF + kind.__name__}}},
+            },
+        )
         ref = body["content"]["application/json"]["schema"].get("$ref", "")
         if not ref.startswith(REF):
             continue

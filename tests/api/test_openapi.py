@@ -52,6 +52,8 @@ def test_schemathesis_with_every_check_and_phase_finds_nothing(live_api, tmp_pat
     junit = tmp_path / "junit.xml"
     command = [
         str(SCHEMATHESIS),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"{live_api}/doc",
         "--header",

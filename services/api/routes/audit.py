@@ -12,13 +12,16 @@ from services.api import queries as q
 from services.api.auth import scope
 from services.api.deps import Pool
 from services.api.errors import ApiError, parse_id
-from services.api.models import AuditEntry
+from services.api.models import DATETIME_PATTERN, AuditEntry
 from shared.db import fetch_all
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many rows (1 to 1,000)")]
 Before = Annotated[
     str | None,
-    QueryParameter(description="Only rows older than this: a row id, or an ISO 8601 time"),
+    QueryParameter(
+        description="Only rows older than this: a row id, or an ISO 8601 time",
+        schema_extra={"pattern": f"^(?:0*[1-9][0-9]{{0,17}}|{DATETIME_PATTERN})?$"},
+    ),
 ]
 
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Annotated
 
 from litestar import Request, delete, get, post
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 
 from services.api import queries as q
 from services.api.auth import KEY_PREFIX, digest, scope, strict_body
 from services.api.deps import Pool
 from services.api.errors import ApiError, parse_id
 from services.api.models import ApiKey, ApiKeyCreated, KeyCreate, Success
+from services.api.params import IdPath
 from shared.db import execute, fetch_all, fetch_one
 
-KeyId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
+KeyId = IdPath
 TOKEN_BYTES = 32  # token_urlsafe(32): 43 URL-safe characters after the prefix
 PREFIX_LENGTH = 8  # what the database keeps of the token besides its SHA-256
 

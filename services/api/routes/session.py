@@ -149,6 +149,7 @@ async def _login_fields(request: Request[Any, Any, Any]) -> tuple[str, Any]:
         403,
         413,
         target="session",
+        body=Login,  # read by hand (JSON or a form); the document shows the JSON
     ),
 )
 async def login(request: Request[Any, Any, Any], pool: Pool) -> Response[None]:
