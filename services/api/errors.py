@@ -120,11 +120,7 @@ _FORMATS = {
 _CHOICES = {
     "status": "investigating, identified, monitoring or resolved",
     "style": "flat or flat-square",
-<<<<<<< HEAD
     "impact": "none, minor, major or critical",
-    "method": "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
-=======
->>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
 }
 
 

@@ -13,11 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-<<<<<<< HEAD
 from shared.page_status import Indicator
-=======
 from shared.status import RULE_PATTERN
->>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
 
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 Impact = Literal["none", "minor", "major", "critical"]
@@ -94,22 +91,18 @@ MIN_INTERVAL, MAX_TIMEOUT = 5, 60
 Interval = Annotated[int, Meta(ge=MIN_INTERVAL, le=86400)]
 Timeout = Annotated[int, Meta(ge=1, le=MAX_TIMEOUT)]
 Threshold = Annotated[int, Meta(ge=1, le=2**31 - 1)]
-<<<<<<< HEAD
-Keyword = Annotated[str, Meta(max_length=1024)]
-ExpectedStatus = Annotated[list[str], Meta(min_length=1, max_length=100)]
+Keyword = Annotated[str, Meta(max_length=1024, pattern=NO_NUL)]
+ExpectedStatus = Annotated[
+    list[Annotated[str, Meta(pattern=RULE_PATTERN)]], Meta(min_length=1, max_length=100)
+]
 # Markdown (CommonMark), stored and returned as written.
-Message = Annotated[str, Meta(min_length=1, max_length=10_000)]
-Description = Annotated[str, Meta(max_length=10_000)]
+Message = Annotated[str, Meta(min_length=1, max_length=10_000, pattern=NO_NUL)]
+Description = Annotated[str, Meta(max_length=10_000, pattern=NO_NUL)]
 EndpointIds = Annotated[list[Id], Meta(max_length=1000)]
 # A time with its UTC offset (or Z): a bare local time is refused.
 Instant = Annotated[datetime, Meta(tz=True)]
 Rule = Annotated[str, Meta(min_length=1, max_length=500)]
 TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64)]
-=======
-Keyword = Annotated[str, Meta(max_length=1024, pattern=NO_NUL)]
-ExpectedStatus = Annotated[
-    list[Annotated[str, Meta(pattern=RULE_PATTERN)]], Meta(min_length=1, max_length=100)
-]
 
 
 def not_above(field: str, other: str, values: range) -> dict[str, Any]:
@@ -127,7 +120,6 @@ def not_above(field: str, other: str, values: range) -> dict[str, Any]:
 
 
 TIMEOUT_NOT_ABOVE_INTERVAL = not_above("timeout", "interval", range(MIN_INTERVAL, MAX_TIMEOUT + 1))
->>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
 
 
 class Out(msgspec.Struct, rename="camel"):
@@ -338,11 +330,7 @@ class EndpointUpdate(In):
 class IncidentCreate(In):
     page_id: Id
     title: Name
-<<<<<<< HEAD
     description: Description | None = None
-=======
-    description: Text | None = None
->>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
     status: IncidentStatus = "investigating"
     impact: Impact = "minor"
     affected_endpoint_ids: EndpointIds = msgspec.field(default_factory=list)
@@ -351,7 +339,6 @@ class IncidentCreate(In):
 
 class IncidentUpdate(In):
     title: Name | UnsetType = UNSET
-<<<<<<< HEAD
     description: Description | UnsetType | None = UNSET
     status: IncidentStatus | UnsetType = UNSET
     impact: Impact | UnsetType = UNSET
@@ -382,9 +369,6 @@ class MaintenanceUpdate(In):
 
 class TimelineUpdateCreate(In):
     message: Message
-=======
-    description: Text | UnsetType | None = UNSET
->>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
     status: IncidentStatus | UnsetType = UNSET
 
 

@@ -82,18 +82,14 @@ async def read_page(
     of it is read at once (one connection per statement), the 7/30/90-day
     figures after: four statements, whatever the size.
     """
-<<<<<<< HEAD
+    if not is_slug(slug):  # no query: a NUL would be the driver's error
+        return None
     reads = [fetch_all(pool, q.PAGE_STATUS, {"slug": slug})]
     if story:
         reads.append(fetch_all(pool, q.PAGE_OPEN_INCIDENTS, {"slug": slug}))
         reads.append(fetch_all(pool, q.PAGE_MAINTENANCES, {"slug": slug, "days": UPCOMING_DAYS}))
     rows, *told = await asyncio.gather(*reads)
     incidents, windows = told or ([], [])
-=======
-    if not is_slug(slug):  # no query: a NUL would be the driver's error
-        return None
-    rows = await fetch_all(pool, q.PAGE_STATUS, {"slug": slug})
->>>>>>> 897afa3 (OpenAPI tells the truth: schemathesis with every check and phase finds nothing (issue 13))
     if not rows:
         return None
     first = rows[0]
