@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from typing import Any, LiteralString
+from typing import Any, LiteralString, TypeVar
 
+import msgspec
 import psycopg
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from shared.queries import SESSION_DEFAULTS
 from shared.settings import Settings
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 # How long a request waits for a connection before it is answered 503: the
 # database is down or saturated, and a fast "try again" beats a hung client.
@@ -97,11 +101,41 @@ async def fetch_all(
     return await _read(pool, query, params, dict_row, binary=False)
 
 
-async def fetch_tuples(
-    pool: AsyncConnectionPool, query: LiteralString, params: Params = None
-) -> list[tuple[Any, ...]]:
-    """Like ``fetch_all`` with plain tuples in binary format: for reads of many rows."""
-    return await _read(pool, query, params, tuple_row, binary=True)
+async def fetch_structs(
+    pool: AsyncConnectionPool, query: LiteralString, params: Params, cls: type[S]
+) -> list[S | None]:
+    """Like ``fetch_all``, each row a ``cls`` in binary format: for reads of many rows.
+
+    The columns are matched to the Struct's fields by name (extra columns are
+    ignored); a row whose column for the first field is null (an outer join that
+    matched nothing) is None.
+    """
+    return await _read(pool, query, params, struct_row(cls), binary=True)
+
+
+def struct_row(cls: type[S]) -> Callable[[Any], Callable[[Sequence[Any]], S | None]]:
+    """A psycopg row factory: the columns named as ``cls``'s fields, by name, into ``cls``.
+
+    The names are looked up once per result; each row is then one C-level pick
+    of its values in field order and the Struct's positional constructor.
+    """
+    fields = cls.__struct_fields__
+
+    def factory(cursor: Any) -> Callable[[Sequence[Any]], S | None]:
+        names = [column.name for column in cursor.description or ()]
+        missing = [f for f in fields if f not in names]
+        if missing:
+            raise LookupError(f"{cls.__name__}: the result has no column {', '.join(missing)}")
+        positions = [names.index(f) for f in fields]
+        key = positions[0]
+        pick = operator.itemgetter(*positions) if len(positions) > 1 else lambda v: (v[key],)
+
+        def make(values: Sequence[Any]) -> S | None:
+            return None if values[key] is None else cls(*pick(values))
+
+        return make
+
+    return factory
 
 
 async def _read(

@@ -230,7 +230,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "If-None-Match"],
-            expose_headers=["ETag", "Server-Timing"],
+            expose_headers=["ETag", "Link", "Server-Timing"],
             max_age=600,
         ),
         # A browser asks for gzip: a 24 h timeline of 100 endpoints is ~600 kB of

@@ -111,7 +111,7 @@ DELETE_ENDPOINT = "DELETE FROM endpoints WHERE id = %(id)s::bigint RETURNING id"
 
 # -- history -------------------------------------------------------------------
 
-# In the order of the fields of models.Check, so a row is ``Check(*row)``.
+# The columns of models.Check (rows are mapped to it by name).
 _CHECK_COLUMNS = (
     "c.id, c.endpoint_id, c.status, c.response_time, c.status_code, c.error,"
     " c.last_checked_at AS checked_at, c.first_checked_at, c.count,"
@@ -120,6 +120,7 @@ _CHECK_COLUMNS = (
 )
 
 # Runs of one endpoint never overlap, so newest-first by start is newest-first.
+# No history: one row, its check columns null; no endpoint: no row.
 ENDPOINT_HISTORY = (
     "SELECT e.id AS endpoint_found, c.* FROM endpoints e"
     " LEFT JOIN LATERAL (SELECT " + _CHECK_COLUMNS + " FROM checks c"
@@ -129,15 +130,20 @@ ENDPOINT_HISTORY = (
     " ORDER BY c.first_checked_at DESC, c.id DESC"
 )
 
-# Runs whose last check falls in the window. A run never spans two history
-# buckets (at most a day), which bounds the index range scanned.
+# Runs whose last check falls in the window and before %(before)s (pass
+# 'infinity' for none), newest first, at most %(rows)s of them. A run never spans
+# two history buckets (at most a day), which bounds the index range scanned.
+# No checks: one row, its check columns null; no page: no row.
 PAGE_TIMELINE = (
     "SELECT p.id AS page_found, c.* FROM pages p"
     " LEFT JOIN LATERAL (SELECT " + _CHECK_COLUMNS + " FROM endpoints e"
     " JOIN checks c ON c.endpoint_id = e.id"
     " WHERE e.page_id = p.id AND e.active"
     " AND c.first_checked_at >= now() - make_interval(hours => %(hours)s::int) - interval '1 day'"
-    " AND c.last_checked_at >= now() - make_interval(hours => %(hours)s::int)) c ON true"
+    " AND c.first_checked_at < %(before)s::timestamptz"
+    " AND c.last_checked_at >= now() - make_interval(hours => %(hours)s::int)"
+    " AND c.last_checked_at < %(before)s::timestamptz"
+    " ORDER BY c.last_checked_at DESC, c.id DESC LIMIT %(rows)s::int) c ON true"
     " WHERE p.slug = %(slug)s::text"
     " ORDER BY c.checked_at DESC, c.id DESC"
 )

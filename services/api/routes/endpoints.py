@@ -26,7 +26,7 @@ from services.api.models import (
     sent_fields,
 )
 from services.api.params import IdPath
-from shared.db import execute, fetch_one, fetch_tuples
+from shared.db import execute, fetch_one, fetch_structs
 from shared.settings import Settings
 from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
@@ -113,11 +113,10 @@ async def get_endpoint(endpoint_id: EndpointId, pool: Pool) -> Endpoint:
 )
 async def history(endpoint_id: EndpointId, pool: Pool, limit: Limit = 100) -> list[Check]:
     ident = parse_id(endpoint_id, "endpoint id")
-    rows = await fetch_tuples(pool, q.ENDPOINT_HISTORY, {"id": ident, "limit": limit})
+    rows = await fetch_structs(pool, q.ENDPOINT_HISTORY, {"id": ident, "limit": limit}, Check)
     if not rows:
         raise _not_found(ident)
-    # (endpoint_found, *Check columns in field order); no history: one null row
-    return [Check(*row[1:]) for row in rows if row[1] is not None]
+    return [check for check in rows if check is not None]
 
 
 @post(

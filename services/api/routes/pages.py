@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from litestar import delete, get, patch, post
+from litestar import Response, delete, get, patch, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -31,7 +33,8 @@ from services.api.models import (
     patch_of,
     sent_fields,
 )
-from shared.db import execute, fetch_all, fetch_tuples
+from services.api.params import TIMELINE_LIMIT, Before, TimelineLimit, parse_before
+from shared.db import execute, fetch_all, fetch_structs
 from shared.page_status import indicator
 
 # An endpoint's 7, 30 and 90-day uptimes, by endpoint id.
@@ -157,14 +160,54 @@ def _page_endpoint(row: dict[str, Any], long: tuple[Any, Any, Any] | None) -> Pa
     "/api/pages/{slug:str}/timeline",
     tags=["pages"],
     summary="The checks of the page's active endpoints in the last hours, newest first",
+    description=(
+        "At most `limit` rows; when more are left, the `Link` header names the next page"
+        " (the same query with `before` set to the last row's `checkedAt`)."
+    ),
+    response_headers=[
+        ResponseHeader(
+            name="Link",
+            description='<next page>; rel="next", when rows are left out',
+            documentation_only=True,
+        )
+    ],
     responses=errors(400, 404),
 )
-async def timeline(slug: FromPath[str], pool: Pool, hours: Hours = 24) -> list[Check]:
-    rows = await fetch_tuples(pool, q.PAGE_TIMELINE, {"slug": page_slug(slug), "hours": hours})
+async def timeline(
+    slug: FromPath[str],
+    pool: Pool,
+    hours: Hours = 24,
+    limit: TimelineLimit = TIMELINE_LIMIT,
+    before: Before = None,
+) -> Response[list[Check]]:
+    params = {
+        "slug": page_slug(slug),
+        "hours": hours,
+        "before": parse_before(before),
+        "rows": limit + 1,
+    }
+    rows = await fetch_structs(pool, q.PAGE_TIMELINE, params, Check)
     if not rows:
         raise _not_found(slug)
-    # (page_found, *Check columns in field order); a page without checks: one null row
-    return [Check(*row[1:]) for row in rows if row[1] is not None]
+    checks = [check for check in rows if check is not None]
+    if len(checks) <= limit:
+        return Response(checks)
+    page = _whole_instants(checks, limit)
+    after = page[-1].checked_at.isoformat().replace("+00:00", "Z")
+    query = urlencode({"hours": hours, "limit": limit, "before": after})
+    return Response(page, headers={"Link": f'</api/pages/{slug}/timeline?{query}>; rel="next"'})
+
+
+def _whole_instants(checks: list[Check], limit: int) -> list[Check]:
+    """The first ``limit`` checks, less the rows of a last instant the limit cuts in two.
+
+    The next page starts before the last row's ``checkedAt``; rows of that same
+    instant left out here would be skipped, so they all go to the next page
+    (unless every row shares it, when the cut stands).
+    """
+    page, cut = checks[:limit], checks[limit].checked_at
+    whole = [check for check in page if check.checked_at != cut]
+    return whole or page
 
 
 @post(
