@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import LiteralString
 
-from shared.queries import _LAST_CLOSED, _ROLLUP_FRESH
-
 READY = "SELECT 1 AS ok"
 
 # -- pages -------------------------------------------------------------------
@@ -196,24 +194,26 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
 )
 
 # The 7/30/90-day figures of a page's active endpoints, in one statement that
-# first rolls up the page's missing closed days (shared/queries.py; nothing to
-# do, two index probes per endpoint, on all but the first request of a day).
-# A window [now - W, now) is then: the daily rollups of the closed days lying
+# writes nothing: the daily rollups stored, plus the closed days not stored yet
+# (or stale), computed on the fly by missing_uptime_days (migrations/0006, the
+# same function the checker's rollup stores; once the hourly job has run,
+# three index probes per endpoint find nothing missing).
+# A window [now - W, now) is then: the daily figures of the closed days lying
 # wholly inside it, plus the raw runs of its two edges, clipped as the uptime
 # rule says: the partial first day [now - W, next midnight) and the tail not yet
-# rolled up [end of the last closed day, now). Each edge reads its runs with
+# closed [end of last_closed_day(), now). Each edge reads its runs with
 # covered_runs (migrations/0005; inlined, two probes of checks_endpoint_first).
 # One row per active endpoint; a figure is null when nothing in its window is covered.
-PAGE_LONG_UPTIMES: LiteralString = (
-    """
+PAGE_LONG_UPTIMES: LiteralString = """
 WITH eps AS (
-    SELECT e.id AS endpoint_id, e.created_at
+    SELECT e.id AS endpoint_id
       FROM endpoints e
      WHERE e.page_id = %(page_id)s::bigint AND e.active
-),"""
-    + _ROLLUP_FRESH
-    + """,
-win AS (
+), fresh AS (
+    SELECT m.endpoint_id, m.day, m.available_seconds, m.covered_seconds
+      FROM (SELECT array_agg(eps.endpoint_id) AS ids FROM eps) a
+     CROSS JOIN LATERAL missing_uptime_days(a.ids) m
+), win AS (
     SELECT v.days, now() - make_interval(days => v.days) AS since,
            (((now() - make_interval(days => v.days)) AT TIME ZONE 'UTC')
              + interval '1 day' - interval '1 microsecond')::date AS first_day
@@ -222,9 +222,7 @@ win AS (
     SELECT max(first_day) FILTER (WHERE days = 7) AS f7,
            max(first_day) FILTER (WHERE days = 30) AS f30,
            min(first_day) AS f90,
-           """
-    + _LAST_CLOSED
-    + """ AS last_closed
+           last_closed_day() AS last_closed
       FROM win
 ), edges (seg, a, b) AS (
     SELECT w.days, w.since, w.first_day::timestamp AT TIME ZONE 'UTC' FROM win w
@@ -274,7 +272,6 @@ SELECT eps.endpoint_id,
   LEFT JOIN pieces p ON p.endpoint_id = eps.endpoint_id
  GROUP BY eps.endpoint_id
 """
-)
 
 # GET /badge/{slug}: the page's name, how many active endpoints are in each
 # state (the state row's, else the newest run's) outside maintenance, how many
@@ -540,16 +537,13 @@ LIST_AUDIT = (
 # ``lo``, the first day no rollup answers (today, a day not rolled up yet, a
 # stale one), the days are computed from the raw runs up to now (``raw_*``),
 # split at midnights as the rollup splits them (covered_runs, migrations/0005).
-# Rolled days are contiguous (shared/queries.py), so ``lo`` is the earliest of
+# Rolled days are contiguous (missing_uptime_days, migrations/0007), so ``lo`` is the earliest of
 # today, the day after the last rolled one and the first stale one. One index
 # range of uptime_daily and two index probes of checks per endpoint; nothing is
 # written.
-PAGE_DAILY_UPTIMES: LiteralString = (
-    """
+PAGE_DAILY_UPTIMES: LiteralString = """
 WITH k AS (
-    SELECT (now() AT TIME ZONE 'UTC')::date AS today, """
-    + _LAST_CLOSED
-    + """ AS last_closed
+    SELECT (now() AT TIME ZONE 'UTC')::date AS today, last_closed_day() AS last_closed
 )
 SELECT e.id AS endpoint_id, k.today - 89 AS first_day, r.lo,
        r.offsets AS rolled_offsets, r.available AS rolled_available, r.covered AS rolled_covered,
@@ -588,7 +582,6 @@ SELECT e.id AS endpoint_id, k.today - 89 AS first_day, r.lo,
  ) w
  WHERE p.slug = %(slug)s::text
 """
-)
 
 # The incidents a status page shows: the unresolved ones and those of the last
 # 14 days (opened or resolved since), newest first.

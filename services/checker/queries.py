@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from shared.queries import _HORIZON
-
 # Step 1 of the protocol, in one statement: lock up to K due rows of active
 # endpoints (skipping rows another replica is claiming), move each to its next
 # slot on the grid (due + interval; a checker that fell behind skips the missed
@@ -147,21 +145,18 @@ PING = "SELECT 1"
 # not been checked since (inactive), and it carries its last known status.
 # Both timestamps are compared so that the first_checked_at index is used.
 # A row goes only once the days it covers are rolled up into uptime_daily (the
-# job runs shared ROLLUP_DAYS first; this guard makes sure of it even if that
+# job runs ROLLUP_DAYS first; this guard makes sure of it even if that
 # failed): its first day and the day its coverage ends, the days between are
 # rolled up with them (rollups are contiguous). Days older than the rollup
 # horizon (400 days) are never rolled up and need no guard.
 RETENTION_TRY_LOCK = "SELECT pg_try_advisory_lock(%(key)s::bigint) AS locked"
 RETENTION_UNLOCK = "SELECT pg_advisory_unlock(%(key)s::bigint) AS unlocked"
-RETENTION_DELETE_BATCH = (
-    """
+RETENTION_DELETE_BATCH = """
 DELETE FROM checks
  WHERE id IN (
     SELECT c.id
       FROM checks c
-      CROSS JOIN (SELECT """
-    + _HORIZON
-    + """ AS horizon) h
+      CROSS JOIN (SELECT rollup_horizon() AS horizon) h
      WHERE c.first_checked_at < %(cutoff)s::timestamptz
        AND c.last_checked_at < %(cutoff)s::timestamptz
        AND NOT EXISTS (SELECT 1 FROM endpoint_state s WHERE s.open_check_id = c.id)
@@ -178,7 +173,38 @@ DELETE FROM checks
      LIMIT %(batch)s::int
        FOR UPDATE OF c SKIP LOCKED)
 """
+
+# The rollup (hourly, and before retention deletes anything): stores every
+# missing or stale closed day (missing_uptime_days, migrations/0006: the same
+# figures the API computes on the fly for days not stored yet) of up to
+# ``batch`` endpoints with ids above ``after_id`` (all endpoints, active or
+# not); returns the last endpoint id handled (NULL when there was none: done)
+# and the number of day rows written.
+ROLLUP_DAYS = """
+WITH eps AS (
+    SELECT e.id
+      FROM endpoints e
+     WHERE e.id > %(after_id)s::bigint
+     ORDER BY e.id
+     LIMIT %(batch)s::int
+), filled AS (
+    -- in key order, so that two racing rollups never deadlock; the loser's rows
+    -- are simply skipped (both computed the same figures from the same runs);
+    -- a stale day is computed again
+    INSERT INTO uptime_daily (endpoint_id, day, available_seconds, covered_seconds)
+    SELECT f.endpoint_id, f.day, f.available_seconds, f.covered_seconds
+      FROM (SELECT array_agg(eps.id) AS ids FROM eps) a
+     CROSS JOIN LATERAL missing_uptime_days(a.ids) f
+     ORDER BY f.endpoint_id, f.day
+        ON CONFLICT (endpoint_id, day) DO UPDATE
+       SET available_seconds = excluded.available_seconds,
+           covered_seconds = excluded.covered_seconds, stale = false
+     WHERE uptime_daily.stale
+ RETURNING 1
 )
+SELECT (SELECT max(eps.id) FROM eps) AS last_id,
+       (SELECT count(*) FROM filled)::int AS written
+"""
 
 # The audit log (issue 12) is kept for AUDIT_RETENTION_DAYS, deleted in batches too.
 AUDIT_RETENTION_DELETE_BATCH = (

@@ -4,7 +4,7 @@
 Every hour, the replica that takes the session advisory lock first extends the
 materialised occurrences of recurring maintenance windows (shared/maintenance.py;
 400 days ahead), then rolls up every
-endpoint's closed days into uptime_daily (shared ROLLUP_DAYS, a batch of
+endpoint's closed days into uptime_daily (ROLLUP_DAYS, a batch of
 endpoints per statement) and, in the cleanup hour, then deletes old history in
 small batches (each batch its own short statement, so no long lock is ever
 held; a row goes only once its days are rolled up, so the 7/30/90-day uptimes
@@ -12,7 +12,9 @@ outlive it). It keeps the lock until the hour is over: a replica that comes by
 later in the same hour finds it taken and skips, so the job runs once per hour
 (and the deletion once per day) however many replicas there are. If the holder
 dies, its connection and the lock go with it. The rollup is idempotent and
-race-safe anyway: the API fills missing days of a page too.
+race-safe anyway. The API never stores rollups: it computes the days not
+stored yet on the fly (the same function), so until the job runs pages are
+only slower, never wrong.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from services.checker.stop import sleep
 from shared.maintenance import extend_due
 from shared.queries import (
     DELETE_DEAD_SESSIONS,
-    ROLLUP_DAYS,
     SESSION_DEFAULTS,
     SESSION_IDLE_HOURS,
     SESSION_MAX_DAYS,
@@ -87,7 +88,7 @@ async def roll_up(link: Executor, *, batch: int = ROLLUP_BATCH) -> int:
     await link.execute(SESSION_DEFAULTS)
     after, written = 0, 0
     while True:
-        cur = await link.execute(ROLLUP_DAYS, {"after_id": after, "batch": batch})
+        cur = await link.execute(queries.ROLLUP_DAYS, {"after_id": after, "batch": batch})
         row = await cur.fetchone()
         if row is None or row[0] is None:
             return written

@@ -1,7 +1,8 @@
 """Daily uptime rollups: the 7/30/90-day figures read them and equal the raw-run arithmetic.
 
-Rollups are written by the API's page statement (lazily) and by the checker's
-ROLLUP_DAYS; here both are driven against a real PostgreSQL and compared with a
+Rollups are written by the checker's ROLLUP_DAYS only; the API's page statement
+computes the days not stored yet on the fly (the same SQL function), and stores
+nothing. Here both are driven against a real PostgreSQL and compared with a
 reference computed in Python from the raw rows, and with figures worked by hand.
 """
 
@@ -69,6 +70,12 @@ async def rollups(db: psycopg.AsyncConnection) -> list[tuple]:
     return await cur.fetchall()
 
 
+async def checker_rollup(settings) -> int:
+    """The checker's rollup job, once over every endpoint; the day rows it wrote."""
+    async with await psycopg.AsyncConnection.connect(settings.conninfo(), autocommit=True) as c:
+        return await roll_up(c)
+
+
 async def known_runs(db: psycopg.AsyncConnection, endpoint: int, now: datetime) -> None:
     """Runs around midnights, gaps, degraded and down (see the sums in the test)."""
     m = midnight(3)
@@ -93,7 +100,7 @@ async def known_runs(db: psycopg.AsyncConnection, endpoint: int, now: datetime) 
                        now - timedelta(hours=1), interval=60)  # fmt: skip
 
 
-async def test_figures_with_rollups_equal_the_raw_arithmetic(api, db):
+async def test_figures_with_rollups_equal_the_raw_arithmetic(api, db, settings):
     page = await make_page(api)
     endpoint = (await make_endpoint(api, page["id"]))["id"]
     now = datetime.now(UTC)
@@ -101,7 +108,8 @@ async def test_figures_with_rollups_equal_the_raw_arithmetic(api, db):
     runs = await runs_of(db, endpoint)
     assert await rollups(db) == []
 
-    first = (await page_uptimes(api))[endpoint]  # rolls the closed days up on the way
+    first = (await page_uptimes(api))[endpoint]  # the closed days computed on the fly
+    assert await rollups(db) == []  # and not stored: a read never writes
     # 7 d: available 1800 + 7200 + 3600 + 3000 + 3660 = 19260, covered + 1800 + 60 = 21120
     assert first["7d"] == 91.19
     # 30 d and 90 d see the whole first run: 21060 / 22920
@@ -110,6 +118,7 @@ async def test_figures_with_rollups_equal_the_raw_arithmetic(api, db):
     for name, days in WINDOWS.items():
         assert abs(first[name] - reference(runs, end - timedelta(days=days), end)) <= 0.01
 
+    assert await checker_rollup(settings) > 0
     rolled = {day: (a, c) for _, day, a, c, _ in await rollups(db)}
     m = midnight(3).date()
     # every closed day from the first run on, empty ones included, none open
@@ -126,7 +135,7 @@ async def test_figures_with_rollups_equal_the_raw_arithmetic(api, db):
     assert again == first
 
 
-async def test_random_history_matches_the_reference(api, db):
+async def test_random_history_matches_the_reference(api, db, settings):
     page = await make_page(api)
     rng = random.Random(20261129)
     now = datetime.now(UTC)
@@ -140,9 +149,10 @@ async def test_random_history_matches_the_reference(api, db):
             await insert_check(db, endpoint, status, t, t + length, interval=interval)
             # the next run starts before, at or after this one's coverage ends
             t = t + length + timedelta(seconds=rng.randint(0, 3 * interval))
-    before = await page_uptimes(api)  # computes and stores the rollups
+    before = await page_uptimes(api)  # computes the closed days on the fly
+    assert await checker_rollup(settings) > 0
     at = datetime.now(UTC)
-    after = await page_uptimes(api)  # reads them
+    after = await page_uptimes(api)  # reads them stored
     assert before == after
     assert await rollups(db)
     for endpoint in endpoints:
@@ -153,19 +163,24 @@ async def test_random_history_matches_the_reference(api, db):
             assert abs(after[endpoint][name] - expected) <= 0.01, (endpoint, name)
 
 
-async def test_a_back_dated_run_marks_its_rolled_days_stale(api, db):
+async def test_a_back_dated_run_marks_its_rolled_days_stale(api, db, settings):
     page = await make_page(api)
     endpoint = (await make_endpoint(api, page["id"]))["id"]
     m = midnight(4)
     await insert_check(db, endpoint, "up", m + timedelta(hours=1), m + timedelta(hours=2))
     assert (await page_uptimes(api))[endpoint]["7d"] == 100.0
+    await checker_rollup(settings)
     assert (await rollups(db))[0][1:] == (m.date(), 3660.0, 3660.0, False)
     # written later into a day already rolled up (an import, a late writer)
     await insert_check(db, endpoint, "down", m + timedelta(hours=3), interval=3600)
     cur = await db.execute("SELECT stale FROM uptime_daily WHERE day = %s", (m.date(),))
     assert await cur.fetchone() == (True,)
+    # read from the raw runs until the next rollup, which computes the day again
     assert (await page_uptimes(api))[endpoint]["7d"] == 50.41  # 3660 / 7260
+    assert (await rollups(db))[0][1:] == (m.date(), 3660.0, 3660.0, True)
+    await checker_rollup(settings)
     assert (await rollups(db))[0][1:] == (m.date(), 3660.0, 7260.0, False)
+    assert (await page_uptimes(api))[endpoint]["7d"] == 50.41
 
 
 async def test_rollup_is_idempotent_and_race_safe(api, db, settings):
@@ -198,7 +213,7 @@ async def test_rollup_is_idempotent_and_race_safe(api, db, settings):
     assert await rollups(db) == once
 
 
-async def test_a_day_is_rolled_up_only_once_closed(api, db):
+async def test_a_day_is_rolled_up_only_once_closed(api, db, settings):
     page = await make_page(api)
     endpoint = (await make_endpoint(api, page["id"]))["id"]
     now = datetime.now(UTC)
@@ -209,7 +224,7 @@ async def test_a_day_is_rolled_up_only_once_closed(api, db):
     )
     if now > today + timedelta(minutes=1):
         await insert_check(db, endpoint, "down", today + timedelta(seconds=30), interval=30)
-    await page_uptimes(api)
+    await checker_rollup(settings)
     days = [day for _, day, *_ in await rollups(db)]
     assert today.date() not in days  # today is never closed
     assert max(days) == last_closed_day()  # yesterday only from 00:05 on
