@@ -42,7 +42,12 @@ Before = Annotated[
             "Only rows whose last check is earlier than this ISO-8601 time with an offset or Z"
             " (a page's next one is in its Link rel=next header)"
         ),
-        format=OpenAPIFormat.DATE_TIME,
+        # a string when given (absent is "no bound"), not "string or null"
+        schema_extra={
+            "one_of": None,
+            "type": OpenAPIType.STRING,
+            "format": OpenAPIFormat.DATE_TIME,
+        },
     ),
 ]
 
