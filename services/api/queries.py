@@ -195,7 +195,7 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
 
 # The 7/30/90-day figures of a page's active endpoints, in one statement that
 # writes nothing: the daily rollups stored, plus the closed days not stored yet
-# (or stale), computed on the fly by missing_uptime_days (migrations/0006, the
+# (or stale), computed on the fly by missing_uptime_days (migrations/0007, the
 # same function the checker's rollup stores; once the hourly job has run,
 # three index probes per endpoint find nothing missing).
 # A window [now - W, now) is then: the daily figures of the closed days lying

@@ -1,4 +1,4 @@
--- depends: 0005_covered_runs
+-- depends: 0006_access
 DROP FUNCTION IF EXISTS missing_uptime_days(bigint[]);
 DROP FUNCTION IF EXISTS rollup_horizon();
 DROP FUNCTION IF EXISTS last_closed_day();
