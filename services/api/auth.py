@@ -33,6 +33,8 @@ import psycopg
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
+from loguru import logger
+from psycopg import errors as pg
 
 from services.api import queries as q
 from services.api.errors import ApiError, body_error, errors
@@ -378,7 +380,11 @@ class Access:
         if len(self._stamped) >= CACHE_MAX:
             self._stamped.clear()
         self._stamped[(kind, ident)] = now
-        await execute(self.pool, query, {"id": ident})
+        try:
+            await execute(self.pool, query, {"id": ident})
+        except (pg.ReadOnlySqlTransaction, pg.InsufficientPrivilege) as exc:
+            # A read replica or a SELECT-only role: the read goes on, unstamped.
+            logger.warning("could not record the use of a {} (read-only database): {}", kind, exc)
 
 
 def key_problem(row: dict[str, Any]) -> str:
