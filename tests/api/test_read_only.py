@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from services.api.app import create_app
+from services.api.routes.pages_html import ASSETS
 from services.checker.retention import roll_up
 from tests.api.conftest import AUTH, insert_check, make_endpoint, make_page, serve
 
@@ -93,6 +94,10 @@ def read_routes(ids: dict) -> list[str]:
         f"/api/endpoints/{e}/history",
         f"/api/incidents?page_id={ids['page']}",
         "/badge/acme",
+        "/status",
+        "/status/acme",
+        "/status/acme/embed",
+        ASSETS["css"].url,
     ]
 
 
@@ -108,7 +113,8 @@ def test_every_get_route_is_read_here(settings):
         "/health", "/ready", "/doc", "/reference", "/api/pages", "/api/pages/{slug:str}",
         "/api/pages/{slug:str}/timeline", "/api/endpoints/{endpoint_id:str}",
         "/api/endpoints/{endpoint_id:str}/history", "/api/incidents", "/badge/{slug:str}",
-        "/api/login", "/api/keys", "/api/keys/{key_id:str}", "/api/audit",
+        "/api/login", "/api/keys", "/api/keys/{key_id:str}", "/api/audit", "/status",
+        "/status/{slug:str}", "/status/{slug:str}/embed", "/static/{name:str}",
     }  # fmt: skip
     assert {t for t in templates if not t.startswith("/_openapi")} == checked
 
