@@ -2,7 +2,7 @@
 
 The daily uptime rollup both services rely on is a contract in the database,
 not a fragment here: last_closed_day(), rollup_horizon() and
-missing_uptime_days() (migrations/0007), over covered_runs() (migrations/0005).
+missing_uptime_days() (migrations/0010), over covered_runs() (migrations/0005).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ async def test_callers_plan_covered_runs_inline(db, name, sql, params):
     await _endpoint(db)
     cur = await db.execute("EXPLAIN (VERBOSE, COSTS OFF) " + sql, params)
     plan = "\n".join(row[0] for row in await cur.fetchall())
-    # inlined, as are the rollup contract's functions (migrations/0007)
+    # inlined, as are the rollup contract's functions (migrations/0010)
     for function in ("covered_runs", "missing_uptime_days", "last_closed_day", "rollup_horizon"):
         assert function not in plan, plan
     # the run before the range, and the runs that start inside it

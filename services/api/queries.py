@@ -195,7 +195,7 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
 
 # The 7/30/90-day figures of a page's active endpoints, in one statement that
 # writes nothing: the daily rollups stored, plus the closed days not stored yet
-# (or stale), computed on the fly by missing_uptime_days (migrations/0007, the
+# (or stale), computed on the fly by missing_uptime_days (migrations/0010, the
 # same function the checker's rollup stores; once the hourly job has run,
 # three index probes per endpoint find nothing missing).
 # A window [now - W, now) is then: the daily figures of the closed days lying
@@ -537,7 +537,7 @@ LIST_AUDIT = (
 # ``lo``, the first day no rollup answers (today, a day not rolled up yet, a
 # stale one), the days are computed from the raw runs up to now (``raw_*``),
 # split at midnights as the rollup splits them (covered_runs, migrations/0005).
-# Rolled days are contiguous (missing_uptime_days, migrations/0007), so ``lo`` is the earliest of
+# Rolled days are contiguous (missing_uptime_days, migrations/0010), so ``lo`` is the earliest of
 # today, the day after the last rolled one and the first stale one. One index
 # range of uptime_daily and two index probes of checks per endpoint; nothing is
 # written.

@@ -175,7 +175,7 @@ DELETE FROM checks
 """
 
 # The rollup (hourly, and before retention deletes anything): stores every
-# missing or stale closed day (missing_uptime_days, migrations/0007: the same
+# missing or stale closed day (missing_uptime_days, migrations/0010: the same
 # figures the API computes on the fly for days not stored yet) of up to
 # ``batch`` endpoints with ids above ``after_id`` (all endpoints, active or
 # not); returns the last endpoint id handled (NULL when there was none: done)

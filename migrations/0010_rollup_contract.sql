@@ -1,6 +1,6 @@
 -- The rollup contract both services share: which days are closed, how far back
 -- rollups reach, and the figures of the closed days not rolled up yet.
--- depends: 0006_access
+-- depends: 0009_maintenance_spans
 
 -- The checker stores these figures (its hourly ROLLUP_DAYS, and before
 -- retention deletes anything: services/checker/queries.py); the API reads the
@@ -102,9 +102,9 @@ SELECT n.endpoint_id, n.day,
 END;
 
 COMMENT ON FUNCTION last_closed_day() IS
-    'The newest closed UTC day: a day closes 5 minutes after it ends (migrations/0007)';
+    'The newest closed UTC day: a day closes 5 minutes after it ends (migrations/0010)';
 COMMENT ON FUNCTION rollup_horizon() IS
-    'The oldest day a daily uptime rollup reaches (migrations/0007)';
+    'The oldest day a daily uptime rollup reaches (migrations/0010)';
 COMMENT ON FUNCTION missing_uptime_days(bigint[]) IS
     'The closed days of these endpoints not rolled up (or stale), computed from the raw runs '
-    '(migrations/0007)';
+    '(migrations/0010)';
