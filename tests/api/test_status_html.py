@@ -222,7 +222,7 @@ async def test_a_crowd_after_a_write_fills_the_cache_once(api, db):
     answers = await asyncio.gather(*(api.get("/status/acme") for _ in range(40)))
     assert {r.status_code for r in answers} == {200}
     assert len({r.text for r in answers}) == 1
-    assert sum(statements(r) for r in answers) == 3, "one render for all of them"
+    assert sum(statements(r) for r in answers) == 4, "one render for all of them"
 
 
 async def test_flight_cache_serves_stale_while_one_fill_runs():
@@ -305,7 +305,7 @@ async def test_statement_count_is_fixed(api, db):
         for slug in ("small", "large")
     }
     assert counts["small"] == counts["large"], counts
-    assert counts["small"] == (3, 2), counts
+    assert counts["small"] == (4, 2), counts
 
 
 async def test_frame_ancestors(api, db):
@@ -394,3 +394,142 @@ async def test_head_and_not_in_the_api_document(api, db):
 async def test_odd_slugs_never_fail(api, path):
     r = await api.get(path)
     assert r.status_code in (200, 404), r.text
+
+
+# -- incidents' timelines and maintenance windows (issue 9) ----------------------
+
+
+def in_utc(**delta: float) -> str:
+    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
+
+
+async def test_active_incident_shows_its_timeline_newest_first(api, db):
+    page = await seed(api, db)
+    incident = page["incident"]["id"]
+    for status, message in (
+        ("identified", "A failed **disk** on the primary."),
+        ("monitoring", "Replica promoted; see [the notes](https://example.com/notes)."),
+    ):
+        r = await api.post(
+            f"/api/incidents/{incident}/updates",
+            json={"status": status, "message": message},
+            headers=AUTH,
+        )
+        assert r.status_code == 201, r.text
+    root = tree((await api.get("/status/acme")).text)
+    card = root.find(".//article[@data-incident='" + str(incident) + "']")
+    entries = card.findall(".//ol[@class='timeline']/li")
+    assert [li.find("strong").text for li in entries] == [
+        "Monitoring",
+        "Identified",
+        "Investigating",
+    ]
+    assert entries[1].find(".//div[@class='md']/p/strong").text == "disk"
+    assert entries[0].find(".//a").get("href") == "https://example.com/notes"
+    assert all(li.find(".//time").get("datetime").endswith("Z") for li in entries)
+    assert all(li.find(".//time").text.endswith(" UTC") for li in entries)
+    assert "Monitoring" in "".join(card.find(".//p[@class='note']").itertext())
+
+
+async def test_resolved_incident_with_postmortem_is_past(api, db):
+    page = await seed(api, db)
+    incident = page["incident"]["id"]
+    r = await api.patch(
+        f"/api/incidents/{incident}",
+        json={"status": "resolved", "postmortem": "## What happened\n\n<script>x()</script>"},
+        headers=AUTH,
+    )
+    assert r.status_code == 200, r.text
+    text = (await api.get("/status/acme")).text
+    parse(text)
+    root = tree(text)
+    assert root.find(".//section[@aria-labelledby='active-incidents']") is None
+    past = root.find(".//section[@aria-labelledby='past-incidents']")
+    card = past.find(".//article[@data-incident='" + str(incident) + "']")
+    assert card.find(".//details/div/h2").text == "What happened"
+    assert "&lt;script&gt;x()&lt;/script&gt;" in text
+    statuses = [li.find("strong").text for li in card.findall(".//ol[@class='timeline']/li")]
+    assert statuses[0] == "Resolved", "the PATCH's status change is in the timeline"
+
+
+async def test_maintenance_in_progress_and_upcoming(api, db):
+    page = await seed(api, db)
+    down = page["endpoints"]["down"]
+    now_window = await api.post(
+        "/api/maintenances",
+        json={
+            "page_id": page["id"],
+            "title": "Database upgrade <b>",
+            "description": "Upgrading to **PostgreSQL 17**.",
+            "starts_at": in_utc(minutes=-10),
+            "ends_at": in_utc(hours=1),
+            "endpoint_ids": [down],
+        },
+        headers=AUTH,
+    )
+    assert now_window.status_code == 201, now_window.text
+    later = await api.post(
+        "/api/maintenances",
+        json={
+            "page_id": page["id"],
+            "title": "Network work",
+            "starts_at": in_utc(days=2),
+            "ends_at": in_utc(days=2, hours=2),
+            "rrule": "FREQ=WEEKLY",
+            "timezone": "Europe/Berlin",
+        },
+        headers=AUTH,
+    )
+    assert later.status_code == 201, later.text
+    text = (await api.get("/status/acme")).text
+    parse(text)
+    root = tree(text)
+    now_section = root.find(".//section[@aria-labelledby='maintenance-now']")
+    card = now_section.find("article")
+    assert card.find("h3").text == "Database upgrade <b>"
+    assert card.find(".//div[@class='md']/p/strong").text == "PostgreSQL 17"
+    assert "Affects: Database" in "".join(card.itertext())
+    next_section = root.find(".//section[@aria-labelledby='maintenance-next']")
+    assert next_section.find("article/h3").text == "Network work"
+    assert "recurring (FREQ=WEEKLY, Europe/Berlin)" in "".join(next_section.itertext())
+    row = root.find(f".//li[@data-endpoint='{down}']")
+    assert row.get("data-status") == "maintenance"
+    state = row.find(".//span[@class='state s-maintenance']")
+    assert state.find(SVG) is not None
+    assert state.find("span[@class='word']").text == "In maintenance"
+
+
+async def test_banner_is_the_pages_status(api, db):
+    page = await seed(api, db)
+    await api.patch(
+        f"/api/incidents/{page['incident']['id']}", json={"impact": "critical"}, headers=AUTH
+    )
+    status = (await api.get("/api/pages/acme")).json()["status"]
+    for path in ("/status/acme", "/status/acme/embed"):
+        banner = tree((await api.get(path)).text).find(".//*[@data-indicator]")
+        assert banner.get("data-indicator") == status["indicator"] == "critical"
+        assert "".join(banner.itertext()).strip() == status["description"]
+
+
+async def test_links_to_the_feeds_and_the_json_resolve(api, db):
+    await seed(api, db)
+    root = tree((await api.get("/status/acme")).text)
+    alternates = {
+        link.get("type"): link.get("href")
+        for link in root.iter("link")
+        if link.get("rel") == "alternate"
+    }
+    assert alternates == {
+        "application/atom+xml": "/status/acme/feed.atom",
+        "application/rss+xml": "/status/acme/feed.rss",
+    }
+    hrefs = {a.get("href") for a in root.iter("a")}
+    for href in (
+        "/status/acme/feed.atom",
+        "/status/acme/feed.rss",
+        "/status/acme/api/v2/summary.json",
+        "/api/pages/acme",
+        "/status/acme/embed",
+    ):
+        assert href in hrefs, href
+        assert (await api.get(href)).status_code == 200, href

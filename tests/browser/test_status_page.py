@@ -35,15 +35,24 @@ async def site(settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def seed_site(api: httpx.AsyncClient, db: psycopg.AsyncConnection) -> dict[str, Any]:
-    """Up, degraded and down endpoints with 90 days of history, and an open incident."""
+    """Up, degraded, down and in-maintenance endpoints with 90 days of history, an
+    open incident with three updates and a maintenance window in progress."""
     page = await make_page(api, slug="acme", name="Acme Cloud")
     today = datetime.now(UTC).date()
     states = {}
+    ids = {}
     for n, (name, status) in enumerate(
-        (("Website", "up"), ("Public API", "degraded"), ("Database", "down"), (LONG_NAME, "up"))
+        (
+            ("Website", "up"),
+            ("Public API", "degraded"),
+            ("Database", "down"),
+            ("Search", "down"),  # inside a maintenance window: shown as in maintenance
+            (LONG_NAME, "up"),
+        )
     ):
         ep = await make_endpoint(api, page["id"], name=name)
         states[name] = status
+        ids[name] = ep["id"]
         async with db.transaction():
             for days in range(1, 90):
                 if days > 80 - 10 * n:
@@ -59,11 +68,39 @@ async def seed_site(api: httpx.AsyncClient, db: psycopg.AsyncConnection) -> dict
         await insert_check(db, ep["id"], status, ago(hours=3), ago(seconds=20), count=360)
     r = await api.post(
         "/api/incidents",
-        json={"page_id": page["id"], "title": "Database unavailable", "description": UPDATES[0][1]},
+        json={
+            "page_id": page["id"],
+            "title": "Database unavailable",
+            "description": UPDATES[0][1],
+            "impact": "major",
+            "affected_endpoint_ids": [ids["Database"]],
+        },
         headers=AUTH,
     )
     assert r.status_code == 201, r.text
-    return {"page": page, "states": states, "incident": r.json()}
+    incident = r.json()
+    for status, message in UPDATES[1:]:
+        r = await api.post(
+            f"/api/incidents/{incident['id']}/updates",
+            json={"status": status, "message": message},
+            headers=AUTH,
+        )
+        assert r.status_code == 201, r.text
+    r = await api.post(
+        "/api/maintenances",
+        json={
+            "page_id": page["id"],
+            "title": "Search index rebuild",
+            "description": "Search answers slowly or not at all until it ends.",
+            "starts_at": (datetime.now(UTC) - timedelta(hours=4)).isoformat(),
+            "ends_at": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
+            "endpoint_ids": [ids["Search"]],
+        },
+        headers=AUTH,
+    )
+    assert r.status_code == 201, r.text
+    states["Search"] = "maintenance"
+    return {"page": page, "states": states, "incident": incident}
 
 
 def watch(page: Any) -> list[str]:
@@ -98,7 +135,12 @@ async def test_seeded_page_shows_each_state(browser, site, db):
         )
         for name, status in seeded["states"].items():
             row = page.locator("li[data-endpoint]", has=page.get_by_role("heading", name=name))
-            word = {"up": "Up", "degraded": "Degraded", "down": "Down"}[status]
+            word = {
+                "up": "Up",
+                "degraded": "Degraded",
+                "down": "Down",
+                "maintenance": "In maintenance",
+            }[status]
             assert await row.get_attribute("data-status") == status
             assert await row.locator(".state .word").inner_text() == word
             assert await row.locator(".state svg").count() == 1
@@ -108,7 +150,19 @@ async def test_seeded_page_shows_each_state(browser, site, db):
         assert await banner.inner_text() == "Partial System Outage"
         active = page.locator("section[aria-labelledby=active-incidents]")
         assert "Database unavailable" in await active.inner_text()
-        assert await active.locator("strong", has_text="database").count() == 1
+        timeline = active.locator("ol.timeline > li")
+        assert await timeline.count() == 3
+        assert await timeline.locator("> strong").all_inner_texts() == [
+            "Monitoring",
+            "Identified",
+            "Investigating",
+        ]
+        assert await timeline.nth(2).locator(".md strong").inner_text() == "database"
+        link = timeline.nth(1).locator(".md a")
+        assert await link.get_attribute("href") == "https://example.com/runbook"
+        assert await timeline.nth(0).locator(".md code").inner_text() == "p99"
+        maintenance = page.locator("section[aria-labelledby=maintenance-now]")
+        assert "Search index rebuild" in await maintenance.inner_text()
         # the bars of a young endpoint start grey (no data), its recent days green
         bars = page.locator("li[data-endpoint]").nth(2).locator("ol.bars > li")
         assert await bars.first.get_attribute("class") == "d-none"
@@ -217,8 +271,9 @@ async def test_embed_renders_in_an_iframe_of_another_origin(browser, site, db):
         assert await embed.locator("h1").inner_text() == "Acme Cloud"
         assert await embed.locator("[data-indicator]").inner_text() == "Partial System Outage"
         lines = embed.locator("li[data-endpoint]")
-        assert await lines.count() == 4
+        assert await lines.count() == 5
         assert "Degraded" in await lines.nth(1).inner_text()
+        assert "In maintenance" in await lines.nth(3).inner_text()
         # the full page refuses to be framed (frame-ancestors 'none')
         await asyncio.sleep(0.5)
         full = page.frame(url=f"{base}/status/acme")
@@ -237,7 +292,7 @@ async def test_works_with_javascript_disabled(browser, site, db):
         viewport={"width": 1280, "height": 900},
     )
     assert await page.locator("h1").inner_text() == "Acme Cloud"
-    assert await page.locator("li[data-endpoint]").count() == 4
+    assert await page.locator("li[data-endpoint]").count() == 5
     when = page.locator("time").first
     assert (await when.inner_text()).endswith(" UTC"), "times in UTC, offset named"
     stylesheet = await page.evaluate("getComputedStyle(document.body).display")

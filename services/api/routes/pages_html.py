@@ -17,7 +17,6 @@ import functools
 import gzip
 import hashlib
 import re
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,9 +33,16 @@ from markupsafe import Markup
 from services.api import queries as q
 from services.api.cache import FlightCache, TTLCache, etag_matches
 from services.api.deps import Pool
-from services.api.models import PageDetail, PageEndpoint, incident_from_row
+from services.api.models import (
+    Incident,
+    Maintenance,
+    PageEndpoint,
+    incident_from_row,
+    maintenance_from_row,
+)
 from services.api.routes import pages
 from shared.db import fetch_all
+from shared.page_status import indicator
 
 MAX_AGE = 10  # seconds browsers and proxies may keep a page
 CACHE_SECONDS = 5.0  # how stale this process lets a rendered page get
@@ -76,14 +82,6 @@ IMPACT_WORDS = {
     "major": "Major impact",
     "critical": "Critical impact",
 }
-# Statuspage's indicator and its description (issue 9's page status).
-INDICATORS = {
-    "none": "All Systems Operational",
-    "minor": "Partially Degraded Service",
-    "major": "Partial System Outage",
-    "critical": "Major System Outage",
-}
-_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 
 
 # -- assets ----------------------------------------------------------------------
@@ -212,31 +210,16 @@ def _state(key: str) -> dict[str, str]:
 
 
 def _endpoint_key(ep: PageEndpoint) -> str:
-    if getattr(ep, "in_maintenance", False):
-        return "maintenance"
-    return ep.status or "unknown"
+    return "maintenance" if ep.in_maintenance else ep.status or "unknown"
 
 
-def page_status(endpoints: list[PageEndpoint], incidents: Iterable[dict[str, Any]]) -> dict:
-    """Issue 9's rule: the worst of the unresolved incidents' impacts and of the endpoints.
-
-    Any ``degraded`` -> at least minor, any ``down`` -> at least major, every one
-    ``down`` -> critical; endpoints in maintenance do not count.
-    """
-    keys = [_endpoint_key(ep) for ep in endpoints]
-    counted = [k for k in keys if k != "maintenance"]
-    worst = "none"
-    if counted and all(k == "down" for k in counted):
-        worst = "critical"
-    elif "down" in counted:
-        worst = "major"
-    elif "degraded" in counted:
-        worst = "minor"
-    for incident in incidents:
-        if incident["status"] != "resolved":
-            impact = incident.get("impact") or "minor"
-            worst = max(worst, impact, key=_RANK.__getitem__)
-    return {"indicator": worst, "description": INDICATORS[worst]}
+def page_status(endpoints: list[PageEndpoint], incidents: list[Incident]) -> dict[str, str]:
+    """The page's indicator and description, as GET /api/pages/{slug} says (shared rule)."""
+    level, description = indicator(
+        [(ep.status, ep.in_maintenance) for ep in endpoints],
+        [i.impact for i in incidents if i.status != "resolved"],
+    )
+    return {"indicator": level, "description": description}
 
 
 def _pct(value: float | None) -> Markup | None:
@@ -329,8 +312,7 @@ def _endpoint_view(ep: PageEndpoint, days: Days) -> dict[str, Any]:
     }
 
 
-def _incident_view(row: dict[str, Any]) -> dict[str, Any]:
-    incident = incident_from_row(row)  # its timeline newest first (issue 9)
+def _incident_view(incident: Incident, names: dict[int, str]) -> dict[str, Any]:
     return {
         "id": incident.id,
         "title": incident.title,
@@ -340,7 +322,8 @@ def _incident_view(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": incident.created_at,
         "resolved_at": incident.resolved_at,
         "postmortem": incident.postmortem,
-        "updates": [
+        "affected": [names[i] for i in incident.affected_endpoint_ids if i in names],
+        "updates": [  # newest first
             {
                 "status_word": INCIDENT_WORDS[u.status],
                 "message": u.message,
@@ -351,46 +334,70 @@ def _incident_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _links(slug: str) -> dict[str, Any]:
+def _maintenance_view(window: Maintenance, names: dict[int, str]) -> dict[str, Any]:
+    """A window with its current or next occurrence (a recurring one: its rule and zone)."""
     return {
-        "feeds": [],
-        "json": [{"href": f"/api/pages/{slug}", "label": "JSON (this page's API)"}],
-        "embed": f"/status/{slug}/embed",
-        "page": f"/status/{slug}",
+        "id": window.id,
+        "title": window.title,
+        "description": window.description,
+        "starts_at": window.next_starts_at or window.starts_at,
+        "ends_at": window.next_ends_at or window.ends_at,
+        "recurring": window.rrule is not None,
+        "rrule": window.rrule,
+        "timezone": window.timezone,
+        "affected": [names[i] for i in window.endpoint_ids if i in names],
+        "state": _state("maintenance"),
     }
 
 
-async def _page_data(
-    pool: Pool, slug: str
-) -> tuple[PageDetail, list[dict[str, Any]], list[dict[str, Any]]] | None:
-    """The page (as GET /api/pages/{slug} reads it), its daily bars and recent incidents."""
-    params = {"slug": slug}
-    detail, bars, incidents = await asyncio.gather(
+def _links(slug: str) -> dict[str, Any]:
+    base = f"/status/{slug}"
+    return {
+        "feeds": [
+            {"href": f"{base}/feed.atom", "label": "Atom feed", "type": "application/atom+xml"},
+            {"href": f"{base}/feed.rss", "label": "RSS feed", "type": "application/rss+xml"},
+        ],
+        "json": [
+            {"href": f"{base}/api/v2/summary.json", "label": "Statuspage JSON (summary.json)"},
+            {"href": f"/api/pages/{slug}", "label": "This page's API (JSON)"},
+        ],
+        "embed": f"{base}/embed",
+        "page": base,
+    }
+
+
+async def _page_data(pool: Pool, slug: str) -> dict[str, Any] | None:
+    """The page's context: four statements at once, whatever the number of endpoints.
+
+    The endpoints as GET /api/pages/{slug} reads them (PAGE_STATUS), their daily
+    bars, the incidents of the last 14 days with their timelines, and the
+    windows in progress or to come.
+    """
+    params = {"slug": slug, "days": None}
+    detail, bar_rows, incident_rows, window_rows = await asyncio.gather(
         pages.read_page(pool, _NO_LONG_CACHE, slug, long=False, story=False),
         fetch_all(pool, q.PAGE_DAILY_UPTIMES, params),
         fetch_all(pool, q.PAGE_RECENT_INCIDENTS, params),
+        fetch_all(pool, q.PAGE_MAINTENANCES, params),
     )
     if detail is None:
         return None
-    return detail, bars, incidents
-
-
-def page_context(
-    detail: PageDetail, bar_rows: list[dict[str, Any]], incident_rows: list[dict[str, Any]]
-) -> dict[str, Any]:
     bars = {r["endpoint_id"]: r for r in bar_rows}
-    incidents = [_incident_view(r) for r in incident_rows]
+    names = {ep.id: ep.name for ep in detail.endpoints}
+    incidents = [incident_from_row(r) for r in incident_rows]
+    windows = [maintenance_from_row(r) for r in window_rows]
     return {
         "page": {"name": detail.name, "slug": detail.slug},
-        "status": page_status(detail.endpoints, incident_rows),
+        "status": page_status(detail.endpoints, incidents),
         "endpoints": [_endpoint_view(ep, Days(bars.get(ep.id))) for ep in detail.endpoints],
-        "active_incidents": [
-            i for i, r in zip(incidents, incident_rows, strict=True) if r["status"] != "resolved"
-        ],
-        "past_incidents": [
-            i for i, r in zip(incidents, incident_rows, strict=True) if r["status"] == "resolved"
-        ],
-        "maintenances": {"in_progress": [], "upcoming": []},
+        "active_incidents": [_incident_view(i, names) for i in incidents if i.status != "resolved"],
+        "past_incidents": [_incident_view(i, names) for i in incidents if i.status == "resolved"],
+        "maintenances": {
+            "in_progress": [
+                _maintenance_view(w, names) for w in windows if w.status == "in_progress"
+            ],
+            "upcoming": [_maintenance_view(w, names) for w in windows if w.status == "scheduled"],
+        },
         "links": _links(detail.slug),
         "generated_at": datetime.now(UTC),
     }
@@ -419,8 +426,8 @@ async def status_page(
     slug: FromPath[str], request: Request[Any, Any, Any], pool: Pool, html: HTML
 ) -> Response[bytes]:
     async def fill() -> Body | None:
-        data = await _page_data(pool, slug)
-        return None if data is None else _render(request, "status_page.html", page_context(*data))
+        context = await _page_data(pool, slug)
+        return None if context is None else _render(request, "status_page.html", context)
 
     body = await html.get(("page", slug), fill) if SLUG.fullmatch(slug) else None
     return _not_found(request, slug) if body is None else _send(request, body)
@@ -437,9 +444,10 @@ async def status_embed(
         )
         if detail is None:
             return None
+        open_incidents = [incident_from_row(r) for r in incidents if r["status"] != "resolved"]
         context = {
             "page": {"name": detail.name, "slug": detail.slug},
-            "status": page_status(detail.endpoints, incidents),
+            "status": page_status(detail.endpoints, open_incidents),
             "endpoints": [
                 {"id": ep.id, "name": ep.name, "state": _state(_endpoint_key(ep))}
                 for ep in detail.endpoints
