@@ -1,12 +1,14 @@
 """The public status page: server-rendered HTML at ``/status``, ``/status/{slug}`` and its embed.
 
-The data comes from the JSON routes' named statements (``pages.read_page``, the
-page list) plus the daily bars and the recent incidents, a fixed number of
-statements whatever the number of endpoints. Templates (``services/api/templates``)
-render through Litestar's Jinja engine with autoescaping; Markdown is CommonMark
-with raw HTML disabled. A rendered page is kept ``CACHE_SECONDS`` in this process
-(gzipped once), answered with an ETag (304 on a match) and ``Cache-Control: public,
-max-age=MAX_AGE``; a write through this process empties the cache (app.py).
+The data comes from the JSON routes' named statements (``pages.read_page``'s
+PAGE_STATUS, the page list, the maintenance windows) plus the daily bars and the
+recent incidents with their timelines, a fixed number of statements whatever the
+number of endpoints. Templates (``services/api/templates``) render through
+Litestar's Jinja engine with autoescaping; Markdown is CommonMark with raw HTML
+disabled (``services/api/markdown.py``, as the feeds). A rendered page is kept
+``CACHE_SECONDS`` in this process (gzipped once), answered with an ETag (304 on a
+match) and ``Cache-Control: public, max-age=MAX_AGE``; a write through this
+process empties the cache (app.py).
 These routes are not in the OpenAPI document: they are pages, not the API.
 """
 
@@ -27,9 +29,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from services.api import markdown
 from services.api import queries as q
 from services.api.cache import FlightCache, TTLCache, etag_matches
 from services.api.deps import Pool
@@ -60,8 +62,6 @@ _CSP = (
 )
 CSP = _CSP + "'none'"
 CSP_EMBED = _CSP + "*"  # the widget may be framed by any site
-
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 STATUS_WORDS = {
     "up": "Up",
@@ -123,7 +123,7 @@ ASSET_URLS = {name: a.url for name, a in ASSETS.items()}
 
 
 def _markdown(text: str | None) -> Markup:
-    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - html disabled: escaped
+    return Markup(markdown.render(text))  # noqa: S704 - raw HTML is escaped
 
 
 def _when(value: datetime | None) -> Markup:
