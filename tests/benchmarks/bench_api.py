@@ -91,7 +91,12 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 async def hammer(
-    session: aiohttp.ClientSession, url: str, concurrency: int, seconds: float, figures: Figures
+    session: aiohttp.ClientSession,
+    url: str,
+    concurrency: int,
+    seconds: float,
+    figures: Figures,
+    headers: Mapping[str, str] = HEADERS,
 ) -> list[float]:
     """Requests from ``concurrency`` workers until ``seconds`` pass; latencies in seconds."""
     latencies: list[float] = []
@@ -99,7 +104,7 @@ async def hammer(
 
     async def worker() -> None:
         while (started := time.perf_counter()) < deadline:
-            async with session.get(url, headers=HEADERS) as resp:
+            async with session.get(url, headers=headers) as resp:
                 body = await resp.read()
                 latencies.append(time.perf_counter() - started)
                 figures.statuses[resp.status] += 1
