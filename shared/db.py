@@ -95,10 +95,13 @@ Params = Sequence[Any] | dict[str, Any] | None
 
 
 async def fetch_all(
-    pool: AsyncConnectionPool, query: LiteralString, params: Params = None
+    pool: AsyncConnectionPool, query: LiteralString, params: Params = None, *, binary: bool = False
 ) -> list[dict[str, Any]]:
-    """Run a read statement; rows as dicts. Retried once on a dropped connection."""
-    return await _read(pool, query, params, dict_row, binary=False)
+    """Run a read statement; rows as dicts. Retried once on a dropped connection.
+
+    ``binary``: results in binary format, quicker to decode for large arrays.
+    """
+    return await _read(pool, query, params, dict_row, binary=binary)
 
 
 async def fetch_structs(

@@ -95,7 +95,8 @@ class Body:
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.gzipped = gzip.compress(raw, compresslevel=4, mtime=0)
-        self.etag = '"' + hashlib.blake2b(raw, digest_size=12).hexdigest() + '"'
+        # of the gzipped bytes (the same for the same page: mtime 0), ~35x fewer to hash
+        self.etag = '"' + hashlib.blake2b(self.gzipped, digest_size=12).hexdigest() + '"'
 
 
 class Asset(Body):
@@ -376,7 +377,7 @@ async def _page_data(pool: Pool, slug: str) -> dict[str, Any] | None:
     params = {"slug": slug, "days": None}
     detail, bar_rows, incident_rows, window_rows = await asyncio.gather(
         pages.read_page(pool, _NO_LONG_CACHE, slug, long=False, story=False),
-        fetch_all(pool, q.PAGE_DAILY_UPTIMES, params),
+        fetch_all(pool, q.PAGE_DAILY_UPTIMES, params, binary=True),  # 27,000 figures
         fetch_all(pool, q.PAGE_RECENT_INCIDENTS, params),
         fetch_all(pool, q.PAGE_MAINTENANCES, params),
     )
