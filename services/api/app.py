@@ -212,6 +212,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "badges": badges.BadgeCache(),
                 "long_uptimes": TTLCache(pages.LONG_TTL),
+                "stories": TTLCache(pages.LONG_TTL),
                 "access": Access(settings),
                 # The status pages: while the database is unreachable, the last render.
                 "html": FlightCache(pages_html.CACHE_SECONDS, keep_on=(DatabaseUnavailable,)),
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(_settings, sync_to_thread=False),
             "badges": Provide(_badges, sync_to_thread=False),
             "long_uptimes": Provide(_long_uptimes, sync_to_thread=False),
+            "stories": Provide(_stories, sync_to_thread=False),
             "html": Provide(_html, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -258,6 +260,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def _clear_caches(state: State) -> None:
     state.badges.clear()
     state.long_uptimes.clear()
+    state.stories.clear()
     state.html.clear()
 
 
@@ -276,6 +279,10 @@ def _badges(state: State) -> badges.BadgeCache:
 
 def _long_uptimes(state: State) -> TTLCache[pages.Long]:
     return state.long_uptimes
+
+
+def _stories(state: State) -> TTLCache[pages.Story]:
+    return state.stories
 
 
 def _html(state: State) -> FlightCache[pages_html.Body | None]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.api.routes.pages import LONG_CACHE_FROM
 from shared.badge import BADGE_COLORS
 from tests.api.conftest import AUTH, ago, insert_check, make_endpoint, make_page
 from tests.api.test_badges import fills, visible_texts
@@ -163,3 +164,19 @@ async def test_badge_down_outside_maintenance_stays_down(api, db):
     await window(api, page["id"], ago(minutes=10), ago(minutes=-50), endpoint_ids=[down])
     _label, message = visible_texts((await api.get("/badge/acme")).text)
     assert message.startswith("down")
+
+
+async def test_a_large_page_reuses_its_story_until_a_write(api, db):
+    page = await make_page(api)
+    await db.execute(
+        "INSERT INTO endpoints (page_id, name, url)"
+        " SELECT %s, 'e' || n, 'https://example.com/' FROM generate_series(1, %s) n",
+        (page["id"], LONG_CACHE_FROM),
+    )
+    first, second = [await api.get("/api/pages/acme") for _ in range(2)]
+    assert first.headers["server-timing"].endswith('desc="4 statements"')
+    assert second.headers["server-timing"].endswith('desc="1 statements"')
+    opened = await incident(api, page["id"], impact="critical")  # this write empties the cache
+    third = await api.get("/api/pages/acme")
+    assert [i["id"] for i in third.json()["incidents"]] == [opened["id"]]
+    assert third.json()["status"]["indicator"] == "critical"

@@ -18,6 +18,8 @@ from services.api.deps import Pool
 from services.api.errors import ApiError, errors, is_slug, page_slug
 from services.api.models import (
     Check,
+    Incident,
+    Maintenance,
     Page,
     PageCreate,
     PageDetail,
@@ -39,6 +41,8 @@ from shared.page_status import indicator
 
 # An endpoint's 7, 30 and 90-day uptimes, by endpoint id.
 Long = dict[int, tuple[float | None, float | None, float | None]]
+# A page's unresolved incidents and coming maintenance windows.
+Story = tuple[list[Incident], list[Maintenance]]
 LONG_TTL = 5.0  # seconds a large page's 7/30/90-day figures are reused
 LONG_CACHE_FROM = 50  # active endpoints: smaller pages are always computed afresh
 UPCOMING_DAYS = 7  # a page lists the windows in progress and those starting this soon
@@ -68,40 +72,58 @@ async def get_page(
     slug: FromPath[str],
     pool: Pool,
     long_uptimes: NamedDependency[TTLCache[Long]],
+    stories: NamedDependency[TTLCache[Story]],
 ) -> PageDetail:
-    page = await read_page(pool, long_uptimes, slug)
+    page = await read_page(pool, long_uptimes, slug, stories=stories)
     if page is None:
         raise _not_found(slug)
     return page
 
 
 async def read_page(
-    pool: Pool, long_uptimes: TTLCache[Long], slug: str, *, long: bool = True, story: bool = True
+    pool: Pool,
+    long_uptimes: TTLCache[Long],
+    slug: str,
+    *,
+    long: bool = True,
+    story: bool = True,
+    stories: TTLCache[Story] | None = None,
 ) -> PageDetail | None:
     """The page with its active endpoints (None when unknown); the status page reads it too.
 
     ``long=False`` leaves the 7/30/90-day figures out (null), one statement fewer;
     ``story=False`` the open incidents and coming windows (empty), two fewer. All
     of it is read at once (one connection per statement), the 7/30/90-day
-    figures after: four statements, whatever the size.
+    figures after: four statements, whatever the size. A page of LONG_CACHE_FROM
+    active endpoints or more reuses its incidents and windows (``stories``) for
+    LONG_TTL seconds too, as its 7/30/90-day figures; a write through this
+    process empties both.
     """
     if not is_slug(slug):  # no query: a NUL would be the driver's error
         return None
+    told: Story | None = stories.get(slug) if stories is not None and story else None
     reads = [fetch_all(pool, q.PAGE_STATUS, {"slug": slug})]
-    if story:
+    if story and told is None:
         reads.append(fetch_all(pool, q.PAGE_OPEN_INCIDENTS, {"slug": slug}))
         reads.append(fetch_all(pool, q.PAGE_MAINTENANCES, {"slug": slug, "days": UPCOMING_DAYS}))
-    rows, *told = await asyncio.gather(*reads)
-    incidents, windows = told or ([], [])
+    rows, *story_rows = await asyncio.gather(*reads)
     if not rows:
         return None
     first = rows[0]
     rows = [row for row in rows if row["id"] is not None]
+    if told is None:
+        incident_rows, window_rows = story_rows or ([], [])
+        told = (
+            [incident_from_row(row) for row in incident_rows],
+            [maintenance_from_row(row) for row in window_rows],
+        )
+        if story_rows and stories is not None and len(rows) >= LONG_CACHE_FROM:
+            stories.put(slug, told)
+    open_incidents, windows = told
     figures = {}
     if rows and long:
         figures = await _long_uptimes(pool, long_uptimes, first["p_id"], len(rows))
     endpoints = [_page_endpoint(row, figures.get(row["id"])) for row in rows]
-    open_incidents = [incident_from_row(row) for row in incidents]
     level, description = indicator(
         [(e.status, e.in_maintenance) for e in endpoints], [i.impact for i in open_incidents]
     )
@@ -113,7 +135,7 @@ async def read_page(
         endpoints=endpoints,
         status=PageStatus(indicator=level, description=description),
         incidents=open_incidents,
-        maintenances=[maintenance_from_row(row) for row in windows],
+        maintenances=windows,
     )
 
 
