@@ -92,6 +92,50 @@ async def test_a_run_ending_before_lo_covers_nothing(db):
     assert await cur.fetchone() == (0,)
 
 
+async def test_maintenance_windows_cut_runs_into_the_pieces_outside(db):
+    endpoint_id = await _endpoint(db)
+    other = await (
+        await db.execute(
+            "INSERT INTO endpoints (page_id, name, url) SELECT page_id, 'Other', url"
+            " FROM endpoints WHERE id = %s RETURNING id",
+            (endpoint_id,),
+        )
+    ).fetchone()
+    await _run(db, endpoint_id, "down", at(0), at(3000), 60)
+    # a window of the page over [lo + 600 s, lo + 1200 s), one of another endpoint only,
+    # and one of the page over [lo + 1800 s, lo + 2400 s)
+    for start, end, everyone, endpoint in [
+        (600, 1200, True, None),
+        (900, 2000, False, other[0]),
+        (1800, 2400, False, endpoint_id),
+    ]:
+        m = await (
+            await db.execute(
+                "INSERT INTO maintenances (page_id, title, starts_at, ends_at, all_endpoints,"
+                " expanded_until) SELECT page_id, 'w', %s, %s, %s, 'infinity' FROM endpoints"
+                " WHERE id = %s RETURNING id, page_id",
+                (at(start), at(end), everyone, endpoint_id),
+            )
+        ).fetchone()
+        await db.execute(
+            "INSERT INTO maintenance_occurrences (maintenance_id, page_id, starts_at, ends_at)"
+            " VALUES (%s, %s, %s, %s)",
+            (m[0], m[1], at(start), at(end)),
+        )
+        if endpoint is not None:
+            await db.execute("INSERT INTO maintenance_endpoints VALUES (%s, %s)", (m[0], endpoint))
+    cur = await db.execute(
+        "SELECT status, s_at, e_at FROM covered_runs(%s::bigint, %s::timestamptz,"
+        " %s::timestamptz) ORDER BY s_at",
+        (endpoint_id, LO, HI),
+    )
+    assert await cur.fetchall() == [
+        ("down", at(0), at(600)),
+        ("down", at(1200), at(1800)),
+        ("down", at(2400), at(3060)),
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "sql", "params"),
     [
@@ -105,8 +149,15 @@ async def test_callers_plan_covered_runs_inline(db, name, sql, params):
     await _endpoint(db)
     cur = await db.execute("EXPLAIN (VERBOSE, COSTS OFF) " + sql, params)
     plan = "\n".join(row[0] for row in await cur.fetchall())
-    # inlined, as are the rollup contract's functions (migrations/0010)
-    for function in ("covered_runs", "missing_uptime_days", "last_closed_day", "rollup_horizon"):
+    # inlined, as are the rollup contract's functions (migrations/0010) and the
+    # maintenance windows' (migrations/0009, 0011)
+    for function in (
+        "covered_runs",
+        "missing_uptime_days",
+        "last_closed_day",
+        "rollup_horizon",
+        "maintenance_spans",
+    ):
         assert function not in plan, plan
     # the run before the range, and the runs that start inside it
     assert "first_checked_at < " in plan, plan
