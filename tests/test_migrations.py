@@ -31,6 +31,10 @@ def test_schema_has_every_table(database_url):
         "api_keys",
         "sessions",
         "audit_log",
+        "channels",
+        "alert_rules",
+        "events",
+        "deliveries",
     }
 
 

@@ -16,7 +16,12 @@ from __future__ import annotations
 # back) starts a new generation; otherwise the next claim adds one.
 CLAIM_DUE = """
 WITH due AS (
-    SELECT s.endpoint_id, s.next_check_at AS due_at
+    SELECT s.endpoint_id, s.next_check_at AS due_at,
+           -- alerting: while the latest result disagrees with the confirmed
+           -- status, the slots are retry_interval apart (never closer than the
+           -- timeout: the lease must outlast the probe).
+           CASE WHEN s.last_status IS DISTINCT FROM s.status AND e.retry_interval IS NOT NULL
+                THEN greatest(e.retry_interval, e.timeout) ELSE e.interval END AS step
       FROM endpoint_state s
       JOIN endpoints e ON e.id = s.endpoint_id
      WHERE s.next_check_at <= now() AND e.active
@@ -25,8 +30,8 @@ WITH due AS (
        FOR UPDATE OF s SKIP LOCKED
 ), claimed AS (
     UPDATE endpoint_state s
-       SET next_check_at = due.due_at + make_interval(secs => e.interval
-               * (floor(extract(epoch FROM now() - due.due_at) / e.interval) + 1)),
+       SET next_check_at = due.due_at + make_interval(secs => due.step
+               * (floor(extract(epoch FROM now() - due.due_at) / due.step) + 1)),
            claimed_by = %(claimer)s::text,
            claim_token = CASE WHEN s.claim_token IS NULL
                               THEN nextval('checker_claim_generation') * 4294967296
@@ -65,6 +70,11 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 # the status is the same within the same clock-aligned bucket; otherwise a new
 # row is inserted and becomes the open one. Each endpoint appears at most once
 # per call (the writer splits a batch that holds two results of one endpoint).
+#
+# Alerting (issue 8), decided on the same locked state rows, in the same
+# statement: see the CTEs marked "alerting" below (judged, transitions,
+# reminders, new_events, new_deliveries, notified). They are kept apart from
+# the history CTEs so that other changes to this statement rebase cleanly.
 RECORD_RESULTS = """
 WITH r AS (
     SELECT *
@@ -74,7 +84,8 @@ WITH r AS (
            AS r (endpoint_id, token, status, checked_epoch, response_ms, status_code, error,
                  interval)
 ), s AS (
-    SELECT st.endpoint_id, st.claim_token, st.status, st.open_check_id, st.last_checked_at
+    SELECT st.endpoint_id, st.claim_token, st.status, st.open_check_id, st.last_checked_at,
+           st.last_status, st.streak, st.status_since
       FROM endpoint_state st
      WHERE st.endpoint_id = ANY (%(endpoint_ids)s::bigint[])
      ORDER BY st.endpoint_id
@@ -82,7 +93,7 @@ WITH r AS (
 ), ok AS (
     SELECT r.endpoint_id, r.status, to_timestamp(r.checked_epoch) AS checked_at,
            r.response_ms, r.status_code, r.error, r.interval, s.open_check_id,
-           (c.id IS NOT NULL AND s.status = r.status
+           (c.id IS NOT NULL AND c.status = r.status
             AND floor(extract(epoch FROM s.last_checked_at) / %(bucket)s::int)
                 = floor(r.checked_epoch / %(bucket)s::int)) AS extend
       FROM r
@@ -113,18 +124,115 @@ WITH r AS (
       FROM ok
      WHERE NOT ok.extend
  RETURNING id, endpoint_id
+),
+-- alerting: the confirmed status. A result extends the streak of equal latest
+-- results (or starts one); the confirmed status becomes the result's status once
+-- the streak reaches failure_threshold (a worse status: up < degraded < down) or
+-- success_threshold (a better one). The first result of an endpoint is
+-- confirmed at once. `was` is the confirmed status before this result.
+judged AS (
+    SELECT ok.endpoint_id, ok.status, ok.checked_at, ok.response_ms, ok.status_code, ok.error,
+           e.page_id, e.retry_interval, e.timeout, s.status AS was, s.last_checked_at AS prev_at,
+           s.status_since, r.token = s.claim_token AS current_claim, k.streak, ok.interval,
+           s.last_status IS DISTINCT FROM s.status AS retrying,
+           CASE WHEN s.status IS NULL OR ok.status = s.status THEN ok.status
+                WHEN k.streak >= CASE WHEN array_position('{up,degraded,down}'::text[], ok.status)
+                                           > array_position('{up,degraded,down}'::text[], s.status)
+                                      THEN e.failure_threshold ELSE e.success_threshold END
+                THEN ok.status
+                ELSE s.status END AS confirmed
+      FROM ok
+      JOIN s ON s.endpoint_id = ok.endpoint_id
+      JOIN r ON r.endpoint_id = ok.endpoint_id
+      JOIN endpoints e ON e.id = ok.endpoint_id
+     CROSS JOIN LATERAL (SELECT CASE WHEN ok.status = s.last_status THEN s.streak + 1 ELSE 1 END
+                                AS streak) k
 ), state AS (
     UPDATE endpoint_state st
-       SET status = ok.status,
-           last_checked_at = ok.checked_at,
+       SET status = j.confirmed,
+           last_status = j.status,
+           streak = j.streak,
+           status_since = CASE WHEN j.confirmed IS DISTINCT FROM j.was THEN j.checked_at
+                               ELSE st.status_since END,
+           -- alerting: while the latest result disagrees with the confirmed
+           -- status, the next probe comes retry_interval after this one; once
+           -- they agree again, an interval after it (the claim was a retry's).
+           next_check_at = CASE WHEN j.retry_interval IS NULL OR NOT j.current_claim
+                                THEN st.next_check_at
+                                WHEN j.status <> j.confirmed
+                                THEN least(st.next_check_at,
+                                           j.checked_at + make_interval(secs => j.retry_interval))
+                                WHEN j.retrying
+                                THEN greatest(st.next_check_at,
+                                              j.checked_at + make_interval(secs => j.interval))
+                                ELSE st.next_check_at END,
+           last_checked_at = j.checked_at,
            open_check_id = coalesce(i.id, st.open_check_id)
-      FROM ok
-      LEFT JOIN inserted i ON i.endpoint_id = ok.endpoint_id
-     WHERE st.endpoint_id = ok.endpoint_id
+      FROM judged j
+      LEFT JOIN inserted i ON i.endpoint_id = j.endpoint_id
+     WHERE st.endpoint_id = j.endpoint_id
  RETURNING st.endpoint_id
+),
+-- alerting: a change of the confirmed status is an event, but a new endpoint's
+-- first status only when it is not up.
+transitions AS (
+    SELECT j.* FROM judged j
+     WHERE j.confirmed IS DISTINCT FROM j.was AND (j.was IS NOT NULL OR j.confirmed <> 'up')
+),
+-- alerting: while confirmed down, a reminder for each rule with a
+-- reminder_interval each time a multiple of it since status_since is crossed
+-- between the previous result and this one (once: the state row is locked).
+reminders AS (
+    SELECT j.*, ar.id AS rule_id
+      FROM judged j
+     CROSS JOIN LATERAL (
+        SELECT a.id, a.reminder_interval FROM alert_rules a
+         WHERE a.endpoint_id = j.endpoint_id AND a.reminder_interval IS NOT NULL
+           AND 'reminder' = ANY (a.notify_on)
+        UNION ALL
+        SELECT a.id, a.reminder_interval FROM alert_rules a
+         WHERE a.page_id = j.page_id AND a.reminder_interval IS NOT NULL
+           AND 'reminder' = ANY (a.notify_on)) ar
+     WHERE j.was = 'down' AND j.confirmed = 'down' AND j.status_since IS NOT NULL
+       AND floor(extract(epoch FROM j.checked_at - j.status_since) / ar.reminder_interval)
+           > floor(extract(epoch FROM j.prev_at - j.status_since) / ar.reminder_interval)
+), new_events AS (
+    INSERT INTO events (type, page_id, endpoint_id, rule_id, from_status, to_status, occurred_at,
+                        status_code, response_time, error)
+    SELECT 'endpoint.' || t.confirmed, t.page_id, t.endpoint_id, NULL::bigint, t.was, t.confirmed,
+           t.checked_at, t.status_code, t.response_ms, t.error
+      FROM transitions t
+    UNION ALL
+    SELECT 'endpoint.reminder', m.page_id, m.endpoint_id, m.rule_id, 'down', 'down', m.checked_at,
+           m.status_code, m.response_ms, m.error
+      FROM reminders m
+ RETURNING id, page_id, endpoint_id, rule_id, to_status
+),
+-- alerting: each event x the active channels of the rules that want it (a
+-- reminder: its rule's channel only) is a delivery, due now.
+new_deliveries AS (
+    INSERT INTO deliveries (event_id, channel_id)
+    SELECT DISTINCT ev.id, w.channel_id
+      FROM new_events ev
+     CROSS JOIN LATERAL (
+        SELECT a.channel_id FROM alert_rules a
+         WHERE ev.rule_id IS NULL AND a.endpoint_id = ev.endpoint_id
+           AND ev.to_status = ANY (a.notify_on)
+        UNION ALL
+        SELECT a.channel_id FROM alert_rules a
+         WHERE ev.rule_id IS NULL AND a.page_id = ev.page_id AND ev.to_status = ANY (a.notify_on)
+        UNION ALL
+        SELECT a.channel_id FROM alert_rules a WHERE a.id = ev.rule_id) w
+      JOIN channels ch ON ch.id = w.channel_id AND ch.active
+    ON CONFLICT DO NOTHING
+ RETURNING id
+), notified AS (
+    SELECT pg_notify('deliveries', '') FROM (SELECT 1 FROM new_deliveries LIMIT 1) x
 )
 SELECT (SELECT count(*) FROM inserted)::int AS inserted,
-       (SELECT count(*) FROM updated)::int AS updated
+       (SELECT count(*) FROM updated)::int AS updated,
+       (SELECT count(*) FROM new_events)::int AS events,
+       (SELECT count(*) FROM notified)::int AS notified
 """
 
 # Step 5: on SIGTERM, claims whose probes did not finish are due again at once
@@ -211,3 +319,116 @@ AUDIT_RETENTION_DELETE_BATCH = (
     "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
     " WHERE at < %(cutoff)s::timestamptz ORDER BY at LIMIT %(batch)s::int)"
 )
+
+# -- alerting: the delivery loop (services/checker/notify.py) ---------------------
+
+LISTEN_DELIVERIES = "LISTEN deliveries"
+
+# Claim up to K due deliveries (skipping rows another replica is claiming) of
+# active channels (a channel test goes out even to an inactive one): count the
+# attempt, move next_attempt_at forward by the lease (the moved due time is the
+# lease, as for endpoints: a replica that dies mid-attempt leaves the row due
+# again when it runs out) and return everything the message needs, in one
+# round trip. One extra row (all NULL but next_due and pending) carries the
+# earliest due time of the pending rows not claimed now, and how many are pending.
+CLAIM_DELIVERIES = """
+WITH due AS (
+    SELECT d.id
+      FROM deliveries d
+      JOIN channels ch ON ch.id = d.channel_id
+     WHERE d.state = 'pending' AND d.next_attempt_at <= now()
+       AND (ch.active
+            OR EXISTS (SELECT 1 FROM events t WHERE t.id = d.event_id AND t.type = 'test'))
+     ORDER BY d.next_attempt_at
+     LIMIT %(limit)s::int
+       FOR UPDATE OF d SKIP LOCKED
+), claimed AS (
+    UPDATE deliveries d
+       SET attempts = d.attempts + 1,
+           next_attempt_at = now() + make_interval(secs => %(lease)s::int),
+           claimed_by = %(claimer)s::text,
+           last_attempt_at = now()
+      FROM due
+     WHERE d.id = due.id
+ RETURNING d.id, d.event_id, d.channel_id, d.attempts
+)
+SELECT c.id AS delivery_id, c.attempts, ev.id AS event_id, ev.type,
+       extract(epoch FROM ev.occurred_at)::float8 AS occurred_at,
+       ev.from_status, ev.to_status, ev.status_code, ev.response_time, ev.error,
+       ch.id AS channel_id, ch.name AS channel_name, ch.type AS channel_type,
+       ch.url AS channel_url, ch.secret AS channel_secret,
+       p.id AS page_id, p.slug AS page_slug, p.name AS page_name,
+       e.id AS endpoint_id, e.name AS endpoint_name, e.url AS endpoint_url,
+       NULL::float8 AS next_due, NULL::bigint AS pending
+  FROM claimed c
+  JOIN events ev ON ev.id = c.event_id
+  JOIN channels ch ON ch.id = c.channel_id
+  LEFT JOIN endpoints e ON e.id = ev.endpoint_id
+  LEFT JOIN pages p ON p.id = ev.page_id
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL,
+       (SELECT extract(epoch FROM min(d.next_attempt_at))::float8 FROM deliveries d
+         WHERE d.state = 'pending' AND d.id NOT IN (SELECT id FROM due)),
+       (SELECT count(*) FROM deliveries d WHERE d.state = 'pending')
+"""
+
+# Acknowledge a batch of attempts in one round trip: delivered (accepted from
+# any attempt of a pending row: it did arrive), or, fenced by the attempt
+# number (a newer claim owns the row), rescheduled 1 s, 2 s, 4 s … (at most
+# 300 s) after the attempt, never past the give-up time, which is the last
+# attempt; an attempt at or after it fails the delivery. A channel test is
+# attempted once.
+ACK_DELIVERIES = """
+WITH a AS (
+    SELECT *
+      FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(delivered)s::bool[],
+                  %(errors)s::text[], %(finished_at)s::float8[])
+           AS a (id, attempt, delivered, error, finished_epoch)
+), done AS (
+    UPDATE deliveries d
+       SET state = CASE WHEN a.delivered THEN 'delivered'
+                        WHEN ev.type = 'test'
+                             OR to_timestamp(a.finished_epoch)
+                                >= ev.occurred_at + make_interval(secs => %(give_up)s::int)
+                        THEN 'failed'
+                        ELSE 'pending' END,
+           delivered_at = CASE WHEN a.delivered THEN to_timestamp(a.finished_epoch) END,
+           last_error = CASE WHEN a.delivered THEN d.last_error ELSE a.error END,
+           next_attempt_at = CASE WHEN a.delivered THEN d.next_attempt_at
+                                  ELSE least(to_timestamp(a.finished_epoch)
+                                             + make_interval(secs => least(
+                                                   power(2, least(a.attempt - 1, 9)), 300)),
+                                             ev.occurred_at
+                                             + make_interval(secs => %(give_up)s::int))
+                                  END,
+           claimed_by = NULL
+      FROM a, events ev
+     WHERE d.id = a.id AND ev.id = d.event_id AND d.state = 'pending'
+       AND (a.delivered OR d.attempts = a.attempt)
+ RETURNING d.id, d.state,
+           extract(epoch FROM d.delivered_at - ev.occurred_at)::float8 AS latency
+)
+SELECT id, state, latency FROM done
+"""
+
+# On SIGTERM: attempts cut short are due again at once, where the claim is still ours.
+HAND_BACK_DELIVERIES = """
+UPDATE deliveries d
+   SET next_attempt_at = now(), claimed_by = NULL
+  FROM unnest(%(ids)s::bigint[], %(attempts)s::int[]) AS h (id, attempt)
+ WHERE d.id = h.id AND d.attempts = h.attempt AND d.state = 'pending'
+"""
+
+# Retention: events (and with them their deliveries) older than the cutoff, in
+# small batches; an event with a delivery still pending is kept.
+RETENTION_DELETE_EVENTS = """
+DELETE FROM events
+ WHERE id IN (
+    SELECT ev.id FROM events ev
+     WHERE ev.occurred_at < %(cutoff)s::timestamptz
+       AND NOT EXISTS (SELECT 1 FROM deliveries d
+                        WHERE d.event_id = ev.id AND d.state = 'pending')
+     LIMIT %(batch)s::int
+       FOR UPDATE OF ev SKIP LOCKED)
+"""
