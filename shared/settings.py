@@ -50,11 +50,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_format: Literal["text", "json"] | None = None
     cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
     # Where people reach the API (https://status.example.com): session cookies are
-    # Secure when it is https, and cookie-authenticated writes must come from its origin.
+    # Secure when it is https, and cookie-authenticated writes must come from its origin;
+    # notifications link to its status pages (<PUBLIC_URL>/status/<slug>).
     public_url: str | None = None
     audit_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36500)] = 365
     migrations_dir: str | None = None  # None: the checkout's migrations/, or /app/migrations
     data_dir: str = ".data"  # `uptimatum dev`: the embedded database and the admin token
+    # Alerting: how long a delivery is retried after its event before it is failed.
+    notify_give_up_seconds: Annotated[int, msgspec.Meta(ge=60, le=2592000)] = 86400
 
     def __repr__(self) -> str:  # never print a password or the admin token
         shown = {
@@ -72,6 +75,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.log_format is None:
             return self.production
         return self.log_format == "json"
+
+    def page_url(self, slug: str) -> str | None:
+        """The public status page of ``slug`` (None without PUBLIC_URL)."""
+        if not self.public_url:
+            return None
+        return f"{self.public_url.rstrip('/')}/status/{slug}"
 
     @property
     def database_configured(self) -> bool:

@@ -310,6 +310,7 @@ REACHABLE: dict[str, tuple[dict[str, Any], Any]] = {
         "https://status.example.com",
     ),
     "AUDIT_RETENTION_DAYS": ({"config": {"auditRetentionDays": 90}}, 90),
+    "NOTIFY_GIVE_UP_SECONDS": ({"config": {"notifyGiveUpSeconds": 3600}}, 3600),
     "METRICS_PORT": ({"checker": {"metricsPort": 9300}}, 9300),
     "APP_ENV": ({"config": {"appEnv": "development"}}, "development"),
     "ADMIN_TOKEN": ({"adminToken": "given-token"}, "given-token"),
@@ -369,6 +370,7 @@ def test_schema_bounds_are_the_settings_bounds() -> None:
         "historyBucketSeconds": "history_bucket_seconds",
         "cleanupHour": "cleanup_hour",
         "auditRetentionDays": "audit_retention_days",
+        "notifyGiveUpSeconds": "notify_give_up_seconds",
     }.items():
         assert config[key]["minimum"] == _bound(field, "ge"), key
         assert config[key]["maximum"] == _bound(field, "le"), key
