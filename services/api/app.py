@@ -23,10 +23,13 @@ from services.api.auth import Access
 from services.api.cache import FlightCache, TTLCache
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.routes import (
+    alert_rules,
     audit,
     badges,
+    channels,
     endpoints,
     feeds,
+    events,
     health,
     incidents,
     keys,
@@ -82,6 +85,17 @@ ROUTES = [
     *pages_html.ROUTES,
     *statuspage.ROUTES,
     *feeds.ROUTES,
+    events.list_events,
+    events.list_deliveries,
+    channels.list_channels,
+    channels.get_channel,
+    channels.create_channel,
+    channels.update_channel,
+    channels.delete_channel,
+    channels.test_channel,
+    alert_rules.list_alert_rules,
+    alert_rules.create_alert_rule,
+    alert_rules.delete_alert_rule,
 ]
 
 

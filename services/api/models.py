@@ -92,6 +92,8 @@ Interval = Annotated[int, Meta(ge=MIN_INTERVAL, le=86400)]
 Timeout = Annotated[int, Meta(ge=1, le=MAX_TIMEOUT)]
 Threshold = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 Keyword = Annotated[str, Meta(max_length=1024, pattern=NO_NUL)]
+ConfirmCount = Annotated[int, Meta(ge=1, le=100)]
+RetryInterval = Annotated[int, Meta(ge=5, le=86400)]
 ExpectedStatus = Annotated[
     list[Annotated[str, Meta(pattern=RULE_PATTERN)]], Meta(min_length=1, max_length=100)
 ]
@@ -180,9 +182,12 @@ class Endpoint(Out):
     expected_status: list[str]
     degraded_threshold_ms: int | None
     keyword: str | None
+    failure_threshold: int
+    success_threshold: int
+    retry_interval: int | None
     active: bool
     created_at: datetime
-    status: CheckStatus | None
+    status: CheckStatus | None  # the confirmed status
     in_maintenance: bool
 
 
@@ -309,6 +314,9 @@ class EndpointCreate(In):
     expected_status: ExpectedStatus | UnsetType = UNSET
     degraded_threshold_ms: Threshold | None = None
     keyword: Keyword | None = None
+    failure_threshold: ConfirmCount = 1
+    success_threshold: ConfirmCount = 1
+    retry_interval: RetryInterval | None = None
     active: bool = True
 
 
@@ -324,6 +332,9 @@ class EndpointUpdate(In):
     expected_status: ExpectedStatus | UnsetType = UNSET
     degraded_threshold_ms: Threshold | UnsetType | None = UNSET
     keyword: Keyword | UnsetType | None = UNSET
+    failure_threshold: ConfirmCount | UnsetType = UNSET
+    success_threshold: ConfirmCount | UnsetType = UNSET
+    retry_interval: RetryInterval | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
 
 
@@ -429,3 +440,89 @@ def incident_from_row(row: dict[str, Any]) -> Incident:
     """An Incident from a row of the incident statements (``updates`` as JSON, camelCase)."""
     fields = {f: row[f] for f in Incident.__struct_fields__ if f != "updates"}
     return Incident(**fields, updates=msgspec.convert(row["updates"], list[TimelineUpdate]))
+
+
+# -- alerting ------------------------------------------------------------------
+
+ChannelType = Literal["webhook", "apprise"]
+DeliveryState = Literal["pending", "delivered", "failed"]
+NotifyOn = Literal["down", "degraded", "up", "reminder"]
+Secret = Annotated[str, Meta(min_length=1, max_length=1024)]
+ReminderInterval = Annotated[int, Meta(ge=300, le=86400)]
+
+
+class Channel(Out):
+    """A notification channel; its url and secret are never shown (``target``: scheme and host)."""
+
+    id: int
+    name: str
+    type: ChannelType
+    target: str
+    has_secret: bool
+    active: bool
+    created_at: datetime
+
+
+class ChannelCreate(In):
+    name: Name
+    type: ChannelType
+    url: Url
+    secret: Secret | None = None
+    active: bool = True
+
+
+class ChannelUpdate(In):
+    name: Name | UnsetType = UNSET
+    type: ChannelType | UnsetType = UNSET
+    url: Url | UnsetType = UNSET
+    secret: Secret | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class ChannelTest(Out):
+    state: DeliveryState
+    attempts: int
+    last_error: str | None
+
+
+class AlertRule(Out):
+    id: int
+    channel_id: int
+    page_id: int | None
+    endpoint_id: int | None
+    notify_on: list[NotifyOn]
+    reminder_interval: int | None
+    created_at: datetime
+
+
+class AlertRuleCreate(In):
+    channel_id: Id
+    page_id: Id | None = None
+    endpoint_id: Id | None = None
+    notify_on: Annotated[list[NotifyOn], Meta(min_length=1, max_length=4)] | UnsetType = UNSET
+    reminder_interval: ReminderInterval | None = None
+
+
+class Event(Out):
+    id: int
+    type: str
+    page_id: int | None
+    endpoint_id: int | None
+    from_: CheckStatus | None = msgspec.field(name="from")
+    to: CheckStatus | None
+    occurred_at: datetime
+    status_code: int | None
+    response_time: int | None
+    error: str | None
+
+
+class Delivery(Out):
+    id: int
+    event_id: int
+    channel_id: int
+    state: DeliveryState
+    attempts: int
+    last_attempt_at: datetime | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None

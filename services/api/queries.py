@@ -60,7 +60,8 @@ _IN_MAINTENANCE = (
 
 _ENDPOINT_COLUMNS = (
     "e.id, e.page_id, e.name, e.url, e.method, e.interval, e.timeout, e.expected_status,"
-    " e.degraded_threshold_ms, e.keyword, e.active, e.created_at"
+    " e.degraded_threshold_ms, e.keyword, e.failure_threshold, e.success_threshold,"
+    " e.retry_interval, e.active, e.created_at"
 )
 
 GET_ENDPOINT = (
@@ -72,10 +73,12 @@ GET_ENDPOINT = (
 
 INSERT_ENDPOINT = (
     "INSERT INTO endpoints AS e (page_id, name, url, method, interval, timeout,"
-    " expected_status, degraded_threshold_ms, keyword, active)"
+    " expected_status, degraded_threshold_ms, keyword, failure_threshold, success_threshold,"
+    " retry_interval, active)"
     " VALUES (%(page_id)s::bigint, %(name)s::text, %(url)s::text, %(method)s::text,"
     " %(interval)s::int, %(timeout)s::int, %(expected_status)s::text[],"
-    " %(degraded_threshold_ms)s::int, %(keyword)s::text, %(active)s::bool)"
+    " %(degraded_threshold_ms)s::int, %(keyword)s::text, %(failure_threshold)s::int,"
+    " %(success_threshold)s::int, %(retry_interval)s::int, %(active)s::bool)"
     " RETURNING " + _ENDPOINT_COLUMNS + ", NULL::text AS status, " + _IN_MAINTENANCE
 )
 
@@ -83,7 +86,7 @@ INSERT_ENDPOINT = (
 # such as endpoints_timeout_range validate the merge).
 _ENDPOINT_PATCHABLE = (
     "page_id, name, url, method, interval, timeout, expected_status, degraded_threshold_ms,"
-    " keyword, active"
+    " keyword, failure_threshold, success_threshold, retry_interval, active"
 )
 
 UPDATE_ENDPOINT = (
@@ -100,7 +103,7 @@ UPDATE_ENDPOINT = (
 
 # Only after a refused PATCH: the merged values it would have written, for the message.
 ENDPOINT_PATCHED = (
-    "SELECT m.interval, m.timeout FROM endpoints e"
+    "SELECT m.interval, m.timeout, m.retry_interval FROM endpoints e"
     " CROSS JOIN LATERAL jsonb_populate_record(e, %(patch)s::jsonb) m"
     " WHERE e.id = %(id)s::bigint"
 )
@@ -525,6 +528,109 @@ LIST_AUDIT = (
     "SELECT " + _AUDIT_COLUMNS + " FROM audit_log"
     " WHERE (%(before)s::bigint IS NULL OR id < %(before)s::bigint)"
     " AND (%(before_at)s::timestamptz IS NULL OR at < %(before_at)s::timestamptz)"
+
+# -- alerting: channels, alert rules, events, deliveries -------------------------
+
+# Never the url nor the secret: target is the scheme and host, stored at write time.
+_CHANNEL_COLUMNS = "id, name, type, target, secret IS NOT NULL AS has_secret, active, created_at"
+
+LIST_CHANNELS = "SELECT " + _CHANNEL_COLUMNS + " FROM channels ORDER BY id"
+
+GET_CHANNEL = "SELECT " + _CHANNEL_COLUMNS + " FROM channels WHERE id = %(id)s::bigint"
+
+# What a PATCH that changes the type or the url validates against (never returned).
+GET_CHANNEL_ADDRESS = "SELECT type, url FROM channels WHERE id = %(id)s::bigint"
+
+INSERT_CHANNEL = (
+    "INSERT INTO channels (name, type, url, target, secret, active)"
+    " VALUES (%(name)s::text, %(type)s::text, %(url)s::text, %(target)s::text,"
+    " %(secret)s::text, %(active)s::bool)"
+    " RETURNING " + _CHANNEL_COLUMNS
+)
+
+# Only the fields sent change; type, url and target change together, and only if
+# type and url are still what the new values were validated against.
+UPDATE_CHANNEL = (
+    "UPDATE channels SET name = COALESCE(%(name)s::text, name),"
+    " type = COALESCE(%(type)s::text, type), url = COALESCE(%(url)s::text, url),"
+    " target = COALESCE(%(target)s::text, target),"
+    " secret = CASE WHEN %(set_secret)s::bool THEN %(secret)s::text ELSE secret END,"
+    " active = COALESCE(%(active)s::bool, active)"
+    " WHERE id = %(id)s::bigint"
+    " AND (%(was_type)s::text IS NULL OR (type, url) = (%(was_type)s::text, %(was_url)s::text))"
+    " RETURNING " + _CHANNEL_COLUMNS
+)
+
+DELETE_CHANNEL = "DELETE FROM channels WHERE id = %(id)s::bigint RETURNING id"
+
+# POST /api/channels/{id}/test: a `test` event and its one delivery, through the
+# same outbox as every other event (the checkers are woken by the NOTIFY).
+TEST_CHANNEL = """
+WITH ev AS (
+    INSERT INTO events (type, channel_id)
+    SELECT 'test', c.id FROM channels c WHERE c.id = %(id)s::bigint
+ RETURNING id, channel_id
+), d AS (
+    INSERT INTO deliveries (event_id, channel_id)
+    SELECT ev.id, ev.channel_id FROM ev
+ RETURNING id
+), n AS (
+    SELECT pg_notify('deliveries', '') FROM d
+)
+SELECT d.id, (SELECT count(*) FROM n) AS notified FROM d
+"""
+
+DELIVERY_OUTCOME = "SELECT state, attempts, last_error FROM deliveries WHERE id = %(id)s::bigint"
+
+_RULE_COLUMNS = "id, channel_id, page_id, endpoint_id, notify_on, reminder_interval, created_at"
+
+# A page's rules: those of the page and those of its endpoints.
+LIST_ALERT_RULES = (
+    "SELECT " + _RULE_COLUMNS + " FROM alert_rules a"
+    " WHERE %(page_id)s::bigint IS NULL OR a.page_id = %(page_id)s::bigint"
+    " OR a.endpoint_id IN (SELECT e.id FROM endpoints e WHERE e.page_id = %(page_id)s::bigint)"
+    " ORDER BY a.id"
+)
+
+# The rule, if its channel and its page or endpoint exist (each reported).
+INSERT_ALERT_RULE = """
+WITH found AS (
+    SELECT EXISTS (SELECT 1 FROM channels WHERE id = %(channel_id)s::bigint) AS channel_found,
+           %(page_id)s::bigint IS NULL
+           OR EXISTS (SELECT 1 FROM pages WHERE id = %(page_id)s::bigint) AS page_found,
+           %(endpoint_id)s::bigint IS NULL
+           OR EXISTS (SELECT 1 FROM endpoints WHERE id = %(endpoint_id)s::bigint) AS endpoint_found
+), ins AS (
+    INSERT INTO alert_rules (channel_id, page_id, endpoint_id, notify_on, reminder_interval)
+    SELECT %(channel_id)s::bigint, %(page_id)s::bigint, %(endpoint_id)s::bigint,
+           %(notify_on)s::text[], %(reminder_interval)s::int
+      FROM found f
+     WHERE f.channel_found AND f.page_found AND f.endpoint_found
+ RETURNING id, channel_id, page_id, endpoint_id, notify_on, reminder_interval, created_at
+)
+SELECT f.channel_found, f.page_found, f.endpoint_found, ins.*
+  FROM found f LEFT JOIN ins ON true
+"""
+
+DELETE_ALERT_RULE = "DELETE FROM alert_rules WHERE id = %(id)s::bigint RETURNING id"
+
+# Public: the status changes (channel tests are private and not listed).
+LIST_EVENTS = (
+    "SELECT id, type, page_id, endpoint_id, from_status, to_status, occurred_at, status_code,"
+    " response_time, error FROM events"
+    " WHERE type <> 'test'"
+    " AND (%(page_id)s::bigint IS NULL OR page_id = %(page_id)s::bigint)"
+    " AND (%(endpoint_id)s::bigint IS NULL OR endpoint_id = %(endpoint_id)s::bigint)"
+    " ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s::int"
+)
+
+LIST_DELIVERIES = (
+    "SELECT id, event_id, channel_id, state, attempts, last_attempt_at, last_error,"
+    " CASE WHEN state = 'pending' THEN next_attempt_at END AS next_attempt_at, delivered_at"
+    " FROM deliveries"
+    " WHERE (%(channel_id)s::bigint IS NULL OR channel_id = %(channel_id)s::bigint)"
+    " AND (%(event_id)s::bigint IS NULL OR event_id = %(event_id)s::bigint)"
+    " AND (%(state)s::text IS NULL OR state = %(state)s::text)"
     " ORDER BY id DESC LIMIT %(limit)s::int"
 )
 

@@ -21,6 +21,9 @@ ENDPOINT_FIELDS = {
     "expectedStatus",
     "degradedThresholdMs",
     "keyword",
+    "failureThreshold",
+    "successThreshold",
+    "retryInterval",
     "status",
     "inMaintenance",
 }

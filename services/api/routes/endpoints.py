@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
@@ -26,12 +25,15 @@ from services.api.models import (
     sent_fields,
 )
 from services.api.params import IdPath
+from shared.channels import is_http_url
 from shared.db import execute, fetch_one, fetch_structs
 from shared.settings import Settings
 from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
-# The CHECK constraint (migrations/0001) that refuses a timeout above the interval.
+# The CHECK constraints that refuse a timeout (migrations/0001) or a retry interval
+# (migrations/0006) above the interval.
 TIMEOUT_RULE = "endpoints_timeout_range"
+RETRY_RULE = "endpoints_retry_interval_range"
 EndpointId = IdPath
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many checks (1 to 1,000)")]
 
@@ -61,6 +63,9 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
             )
     if "timeout" in out and "interval" in out and out["timeout"] > out["interval"]:
         raise _timeout_above_interval(out["interval"], out["timeout"])
+    retry = out.get("retry_interval")
+    if retry is not None and "interval" in out and retry > out["interval"]:
+        raise _above_interval("retry_interval", out["interval"], retry)
     if "expected_status" in out:
         try:
             out["expected_status"] = normalize_expected_status(out["expected_status"])
@@ -72,23 +77,16 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_url(url: str) -> None:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port  # raises on a port out of range
-    except ValueError:
-        parts, host = None, None
-    if (
-        parts is None
-        or parts.scheme.lower() not in ("http", "https")
-        or not host
-        or any(c.isspace() or ord(c) < 0x20 for c in url)
-    ):
+    if not is_http_url(url):
         raise ApiError(400, f"url must be an absolute http(s) URL with a host, got {url!r}")
 
 
 def _timeout_above_interval(interval: int, timeout: int, status: int = 400) -> ApiError:
-    return ApiError(status, f"timeout ({timeout} s) must not be above interval ({interval} s)")
+    return _above_interval("timeout", interval, timeout, status)
+
+
+def _above_interval(field: str, interval: int, value: int, status: int = 400) -> ApiError:
+    return ApiError(status, f"{field} ({value} s) must not be above interval ({interval} s)")
 
 
 @get(
@@ -161,14 +159,16 @@ async def update_endpoint(
     try:
         rows = await execute(pool, q.UPDATE_ENDPOINT, params)
     except pg.CheckViolation as exc:
-        if exc.diag.constraint_name != TIMEOUT_RULE:
+        rule = exc.diag.constraint_name
+        if rule not in (TIMEOUT_RULE, RETRY_RULE):
             raise
         # A valid body (validate() refused a pair sent together) that conflicts
         # with the stored row: 409, RFC 5789's "conflicting state".
+        field = "timeout" if rule == TIMEOUT_RULE else "retry_interval"
         merged = await fetch_one(pool, q.ENDPOINT_PATCHED, params)
-        if merged is None or merged["timeout"] <= merged["interval"]:  # changed meanwhile
-            raise ApiError(409, "timeout must not be above interval") from None
-        raise _timeout_above_interval(merged["interval"], merged["timeout"], 409) from None
+        if merged is None or (merged[field] or 0) <= merged["interval"]:  # changed meanwhile
+            raise ApiError(409, f"{field} must not be above interval") from None
+        raise _above_interval(field, merged["interval"], merged[field], 409) from None
     except pg.ForeignKeyViolation:  # the endpoint exists; the page it would move to does not
         raise ApiError(
             409, f"no page with id {data.page_id}: the endpoint stays where it is"
