@@ -20,8 +20,10 @@ aiohappyeyeballs==2.7.1
 aiohttp==3.14.5
 aiosignal==1.4.0
 anyio==4.16.0
+apprise==2.3.0
 attrs==26.1.0
 certifi==2026.10.19.post1
+charset-normalizer==3.5.3
 click==8.5.1
 faker==40.63.0
 frozenlist==1.8.0
@@ -36,12 +38,14 @@ lazy-importer==0.1.0
 litestar==2.25.0
 litestar-htmx==0.5.0
 loguru==0.7.3
+markdown==3.11.3
 markdown-it-py==4.3.0
 markupsafe==3.0.4
 mdurl==0.1.2
 msgspec==0.22.0
 multidict==7.2.1
 multipart==2.0.1
+oauthlib==4.0.1
 polyfactory==3.5.0
 prometheus-client==0.26.0
 propcache==0.5.4
@@ -51,6 +55,8 @@ psycopg-pool==3.3.3
 pygments==2.21.0
 python-dateutil==4.0.0
 pyyaml==6.0.4
+requests==2.34.2
+requests-oauthlib==2.0.0
 rich==15.0.0
 rich-click==1.9.9
 sniffio==1.3.1
@@ -58,6 +64,7 @@ sqlparse==0.6.1
 tabulate==0.10.0
 typing-extensions==4.16.0
 tzdata==2026.6
+urllib3==2.8.0
 uvloop==0.23.0
 yarl==1.25.1
 yoyo-migrations==9.0.0

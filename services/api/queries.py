@@ -528,6 +528,8 @@ LIST_AUDIT = (
     "SELECT " + _AUDIT_COLUMNS + " FROM audit_log"
     " WHERE (%(before)s::bigint IS NULL OR id < %(before)s::bigint)"
     " AND (%(before_at)s::timestamptz IS NULL OR at < %(before_at)s::timestamptz)"
+    " ORDER BY id DESC LIMIT %(limit)s::int"
+)
 
 # -- alerting: channels, alert rules, events, deliveries -------------------------
 

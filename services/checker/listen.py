@@ -24,10 +24,16 @@ MAX_BACKOFF = 5.0
 
 class Listener:
     def __init__(
-        self, conninfo: str, on_change: Callable[[int | None], None], *, metrics: Metrics
+        self,
+        conninfo: str,
+        on_change: Callable[[int | None], None],
+        *,
+        metrics: Metrics,
+        on_delivery: Callable[[], None] | None = None,
     ) -> None:
         self._conninfo = conninfo
         self._on_change = on_change
+        self._on_delivery = on_delivery  # alerting: deliveries were written
         self._metrics = metrics
         self.connected = False
 
@@ -48,12 +54,17 @@ class Listener:
                 async with conn:
                     self._metrics.round_trips.inc()
                     await conn.execute(queries.LISTEN_CHANGES)
+                    if self._on_delivery is not None:
+                        self._metrics.round_trips.inc()
+                        await conn.execute(queries.LISTEN_DELIVERIES)
                     self.connected = True
                     backoff = 0.5
                     if lost:
                         logger.info("LISTEN connection is back")
                         lost = False
                         self._on_change(None)  # we may have missed something meanwhile
+                        if self._on_delivery is not None:
+                            self._on_delivery()
                     await self._listen(conn)
             except psycopg.OperationalError as exc:
                 self.connected = False
@@ -64,6 +75,9 @@ class Listener:
     async def _listen(self, conn: psycopg.AsyncConnection) -> None:
         while True:
             async for note in conn.notifies(timeout=PING_EVERY):
+                if note.channel == "deliveries" and self._on_delivery is not None:
+                    self._on_delivery()
+                    continue
                 payload = note.payload
                 self._on_change(int(payload) if payload.isdigit() else None)
             self._metrics.round_trips.inc()

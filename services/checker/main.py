@@ -4,7 +4,8 @@ The scheduler loop drains what is due (as many endpoints as it has free probe
 slots), then waits for whichever comes first: a notification, the earliest due
 time (capped at a few seconds), a freed slot when all were busy, or the stop
 event. Probes run as tasks; results go to the batched writer. The background
-loops (writer, LISTEN, retention, housekeeping, the metrics server) run under a
+loops (writer, LISTEN, retention, housekeeping, the metrics server, the delivery
+loop) run under a
 Supervisor (supervise.py): a failure is logged, the loop restarted, and /health
 names it.
 """
@@ -29,6 +30,7 @@ from services.checker.clock import DbClock
 from services.checker.db import Link, first_line
 from services.checker.listen import Listener
 from services.checker.metrics import Metrics, MetricsServer, metrics_app
+from services.checker.notify import Notifier
 from services.checker.probe import Claim, Result, new_session, probe
 from services.checker.record import Writer
 from services.checker.retention import RetentionJob
@@ -59,7 +61,10 @@ class Checker:
             batch_size=self.slots,
             metrics=self.metrics,
         )
-        self.listener = Listener(settings.conninfo(), self._changed, metrics=self.metrics)
+        self.notifier = Notifier(settings, claimer=self.claimer, metrics=self.metrics)
+        self.listener = Listener(
+            settings.conninfo(), self._changed, metrics=self.metrics, on_delivery=self.notifier.wake
+        )
         self._in_flight: dict[asyncio.Task[None], Claim] = {}
         self._wake = asyncio.Event()
         self._starved = False  # every slot busy: finishing probes wake the loop ...
@@ -87,6 +92,7 @@ class Checker:
         loops.start("retention", RetentionJob(self.settings, metrics=self.metrics).run)
         loops.start("housekeeping", self._housekeeping)
         loops.start("metrics", server.run)
+        loops.start("notify", self.notifier.run)
         logger.info(
             "checker {claimer} started: {slots} probe slots, metrics on :{port}",
             claimer=self.claimer,
@@ -215,7 +221,8 @@ class Checker:
             unfinished = []
         unfinished += self._unstarted
         self.writer.wake()
-        await self.supervisor.stop(finish=["writer"])  # the writer flushes what it has
+        # The writer flushes what it has; the delivery loop hands back its attempts.
+        await self.supervisor.stop(finish=["writer", "notify"])
         flushed = await self.writer.flush()
         handed = 0
         try:

@@ -121,6 +121,7 @@ async def run_retention(
         await extend_due(db)
         await roll_up(db)
         deleted = await delete_expired(db, cutoff_for(settings, now))
+        await delete_expired(db, cutoff_for(settings, now), queries.RETENTION_DELETE_EVENTS)
         await delete_expired(db, audit_cutoff_for(settings, now), AUDIT_DELETE)
         await delete_dead_sessions(db)
         return deleted
@@ -178,6 +179,9 @@ class RetentionJob:
                 deleted=deleted,
                 cutoff=cutoff.isoformat(timespec="seconds"),
             )
+            # Alerting: events (and their deliveries) go after the same window.
+            events = await delete_expired(link, cutoff, queries.RETENTION_DELETE_EVENTS)
+            logger.info("retention: deleted {events} events and their deliveries", events=events)
             audit_cutoff = audit_cutoff_for(self._settings, now)
             audited = await delete_expired(link, audit_cutoff, AUDIT_DELETE)
             logger.info(

@@ -41,6 +41,7 @@ class Answer:
     body: bytes = b"ok"
     hang: bool = False
     redirect_to: str | None = None
+    script: list[int] = field(default_factory=list)  # statuses of the next hits, then `status`
 
 
 @dataclass
@@ -93,7 +94,8 @@ class Target:
             self.in_flight -= 1
         if a.redirect_to:
             raise web.HTTPFound(a.redirect_to)
-        return web.Response(status=a.status, body=a.body)
+        status = a.script.pop(0) if a.script else a.status
+        return web.Response(status=status, body=a.body)
 
 
 @pytest.fixture
@@ -278,3 +280,108 @@ async def wait_healthy(port: int, timeout: float = 10) -> None:
             if time.monotonic() > deadline:
                 raise AssertionError("checker did not become healthy")
             await asyncio.sleep(0.1)
+
+
+# -- alerting: a webhook receiver ----------------------------------------------------
+
+
+@dataclass
+class Received:
+    at: float  # time.time()
+    path: str
+    headers: dict[str, str]
+    raw: bytes
+
+    def json(self) -> Any:
+        return msgspec.json.decode(self.raw)
+
+
+@dataclass
+class Receiver:
+    """An aiohttp server on 127.0.0.1 that records every request; each path answers
+    the statuses of its script, then 200; while ``held`` is clear, requests wait."""
+
+    port: int = 0
+    got: list[Received] = field(default_factory=list)
+    scripts: dict[str, list[int]] = field(default_factory=dict)
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def on(self, path: str) -> list[Received]:
+        return [r for r in self.got if r.path == path]
+
+    def hold(self) -> None:
+        self.held.clear()
+
+    def release(self) -> None:
+        self.held.set()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.got.append(
+            Received(time.time(), request.path, dict(request.headers), await request.read())
+        )
+        self.waiting += 1
+        try:
+            await self.held.wait()
+        finally:
+            self.waiting -= 1
+        script = self.scripts.get(request.path)
+        return web.Response(status=script.pop(0) if script else 200, text="ok")
+
+
+async def start_receiver(port: int = 0) -> tuple[Receiver, web.AppRunner]:
+    r = Receiver()
+    r.release()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", r.handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    r.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return r, runner
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r, runner = await start_receiver()
+    try:
+        yield r
+    finally:
+        r.release()
+        await runner.cleanup()
+
+
+async def make_channel(
+    db: psycopg.AsyncConnection, url: str, *, kind: str = "webhook", secret: str | None = None
+) -> int:
+    cur = await db.execute(
+        "INSERT INTO channels (name, type, url, target, secret) VALUES ('Ops', %s, %s, 'x', %s)"
+        " RETURNING id",
+        (kind, url, secret),
+    )
+    row = await cur.fetchone()
+    assert row
+    return int(row[0])
+
+
+async def make_rule(db: psycopg.AsyncConnection, channel_id: int, **kw: Any) -> int:
+    cols = {"channel_id": channel_id, **kw}
+    names = ", ".join(cols)
+    marks = ", ".join(["%s"] * len(cols))
+    cur = await db.execute(
+        f"INSERT INTO alert_rules ({names}) VALUES ({marks}) RETURNING id",  # test helper
+        list(cols.values()),
+    )
+    row = await cur.fetchone()
+    assert row
+    return int(row[0])
+
+
+async def rows(db: psycopg.AsyncConnection, sql: str, *args: Any) -> list[dict[str, Any]]:
+    cur = db.cursor(row_factory=psycopg.rows.dict_row)
+    await cur.execute(sql, args)  # test helper
+    return await cur.fetchall()
