@@ -68,3 +68,16 @@ def parse_before(value: str | None) -> datetime:
             f" 2026-12-01T09:30:00Z, got {value!r}{hint}",
         )
     return at
+
+
+def id_filter(what: str) -> Any:
+    """An optional query parameter: only the rows of the ``what`` with this id."""
+    return QueryParameter(
+        description=f"Only those of this {what}: {_ID_TEXT}", schema_extra=_ID_SCHEMA
+    )
+
+
+def parse_optional_id(value: str | None, what: str) -> int | None:
+    from services.api.errors import parse_id
+
+    return None if value is None else parse_id(value, what)

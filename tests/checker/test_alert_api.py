@@ -11,8 +11,8 @@ from tests.api.conftest import AUTH, serve
 
 from .conftest import Receiver, Target, eventually, free_port, running_checker, wait_healthy
 
-TOKEN = "tok-9f8e7d6c5b4a"  # noqa: S105 - a credential that must never show up
-SECRET = "hmac-1a2b3c4d5e6f"  # noqa: S105
+TOKEN = "tok-9f8e7d6c5b4a"
+SECRET = "hmac-1a2b3c4d5e6f"
 
 
 async def test_channel_test_waits_for_the_outcome(settings, receiver: Receiver):

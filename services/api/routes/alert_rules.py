@@ -5,21 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import delete, get, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody
 from msgspec import UNSET
 
 from services.api import queries as q
 from services.api.auth import scope, strict_body
 from services.api.deps import Pool
-from services.api.errors import MAX_ID, ApiError, parse_id
+from services.api.errors import ApiError, parse_id
 from services.api.models import AlertRule, AlertRuleCreate, Success
+from services.api.params import IdPath, id_filter, parse_optional_id
 from shared.db import execute, fetch_all
 
-RuleId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
-PageFilter = Annotated[
-    int | None,
-    QueryParameter(ge=1, le=MAX_ID, description="Only the rules of this page and its endpoints"),
-]
+RuleId = IdPath
+PageFilter = Annotated[str | None, id_filter("page (and its endpoints)")]
 NOTIFY_ORDER = ("down", "degraded", "up", "reminder")
 
 
@@ -39,7 +37,8 @@ def _notify_on(data: AlertRuleCreate) -> list[str]:
     **scope("read", 400),
 )
 async def list_alert_rules(pool: Pool, page_id: PageFilter = None) -> list[AlertRule]:
-    rows = await fetch_all(pool, q.LIST_ALERT_RULES, {"page_id": page_id})
+    params = {"page_id": parse_optional_id(page_id, "page_id")}
+    rows = await fetch_all(pool, q.LIST_ALERT_RULES, params)
     return [AlertRule(**row) for row in rows]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import delete, get, patch, post
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 from msgspec import UNSET
 
 from services.api import queries as q
@@ -15,10 +15,11 @@ from services.api.auth import scope, strict_body
 from services.api.deps import Pool
 from services.api.errors import ApiError, parse_id
 from services.api.models import Channel, ChannelCreate, ChannelTest, ChannelUpdate, Success
+from services.api.params import IdPath
 from shared.channels import ChannelError, check_channel
 from shared.db import execute, fetch_all, fetch_one
 
-ChannelId = Annotated[str, PathParameter(description="A positive 64-bit integer id")]
+ChannelId = IdPath
 TEST_WAIT = 10.0  # seconds POST /api/channels/{id}/test waits for the outcome
 TEST_POLL = 0.1
 

@@ -10,19 +10,15 @@ from litestar.params import QueryParameter
 from services.api import queries as q
 from services.api.auth import scope
 from services.api.deps import Pool
-from services.api.errors import MAX_ID, errors
+from services.api.errors import errors
 from services.api.models import Delivery, Event
+from services.api.params import id_filter, parse_optional_id
 from shared.db import fetch_all
 
-
-def _id_filter(what: str) -> object:
-    return QueryParameter(ge=1, le=MAX_ID, description=f"Only those of this {what}")
-
-
-PageFilter = Annotated[int | None, _id_filter("page")]
-EndpointFilter = Annotated[int | None, _id_filter("endpoint")]
-ChannelFilter = Annotated[int | None, _id_filter("channel")]
-EventFilter = Annotated[int | None, _id_filter("event")]
+PageFilter = Annotated[str | None, id_filter("page")]
+EndpointFilter = Annotated[str | None, id_filter("endpoint")]
+ChannelFilter = Annotated[str | None, id_filter("channel")]
+EventFilter = Annotated[str | None, id_filter("event")]
 StateFilter = Annotated[
     Literal["pending", "delivered", "failed"] | None,
     QueryParameter(name="state", description="Only deliveries in this state"),
@@ -42,7 +38,11 @@ async def list_events(
     endpoint_id: EndpointFilter = None,
     limit: Limit = 100,
 ) -> list[Event]:
-    params = {"page_id": page_id, "endpoint_id": endpoint_id, "limit": limit}
+    params = {
+        "page_id": parse_optional_id(page_id, "page_id"),
+        "endpoint_id": parse_optional_id(endpoint_id, "endpoint_id"),
+        "limit": limit,
+    }
     rows = await fetch_all(pool, q.LIST_EVENTS, params)
     return [
         Event(
@@ -75,8 +75,8 @@ async def list_deliveries(
     limit: Limit = 100,
 ) -> list[Delivery]:
     params = {
-        "channel_id": channel_id,
-        "event_id": event_id,
+        "channel_id": parse_optional_id(channel_id, "channel_id"),
+        "event_id": parse_optional_id(event_id, "event_id"),
         "state": delivery_state,
         "limit": limit,
     }
