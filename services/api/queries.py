@@ -582,7 +582,13 @@ WITH ev AS (
 SELECT d.id, (SELECT count(*) FROM n) AS notified FROM d
 """
 
-DELIVERY_OUTCOME = "SELECT state, attempts, last_error FROM deliveries WHERE id = %(id)s::bigint"
+# The test's delivery, and whether any checker is connected to deliver it (every
+# checker connection carries application_name uptimatum-checker).
+DELIVERY_OUTCOME = (
+    "SELECT state, attempts, last_error, EXISTS (SELECT 1 FROM pg_stat_activity"
+    " WHERE datname = current_database() AND application_name = 'uptimatum-checker')"
+    " AS checkers FROM deliveries WHERE id = %(id)s::bigint"
+)
 
 _RULE_COLUMNS = "id, channel_id, page_id, endpoint_id, notify_on, reminder_interval, created_at"
 

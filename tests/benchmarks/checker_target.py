@@ -9,8 +9,10 @@ client's ephemeral ports from running out. It prints the port on its first line.
 Probes ask for ``/e/<endpoint id>``; the target records (endpoint id, time the
 connection was accepted). ``GET /_ctl/dump?since=<unix time>`` answers those records
 as binary (``!q`` count, then the ids as int64 and the times as float64, native
-order); ``GET /_ctl/reset`` forgets them. A raw asyncio protocol on uvloop keeps
-the target light: it shares the machine with what it measures.
+order); ``GET /_ctl/reset`` forgets them. ``GET /_ctl/fail`` makes every probe
+answer 500 from then on (the alerting benchmark's storm), ``GET /_ctl/ok`` 200
+again. A raw asyncio protocol on uvloop keeps the target light: it shares the
+machine with what it measures.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ OK = (
     b"Connection: close\r\n\r\nok"
 )
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+FAILING = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 class Log:
@@ -42,6 +45,7 @@ class Log:
     def __init__(self) -> None:
         self.ids = array.array("q")
         self.times = array.array("d")
+        self.failing = False  # /_ctl/fail, /_ctl/ok: every probe answers 500, or 200
 
     def dump(self, since: float) -> bytes:
         start = bisect.bisect_left(self.times, since)
@@ -80,7 +84,7 @@ class Probe(asyncio.Protocol):
             last = self.log.times[-1] if self.log.times else 0.0
             self.log.ids.append(int(path[3:]))
             self.log.times.append(max(self.accepted, last))
-            return OK
+            return FAILING if self.log.failing else OK
         if path.startswith(b"/_ctl/dump"):
             since = float(path.partition(b"since=")[2] or 0)
             body = self.log.dump(since)
@@ -91,6 +95,9 @@ class Probe(asyncio.Protocol):
             return head.encode() + body
         if path == b"/_ctl/reset":
             self.log.reset()
+            return OK
+        if path in (b"/_ctl/fail", b"/_ctl/ok"):
+            self.log.failing = path == b"/_ctl/fail"
             return OK
         return NOT_FOUND
 
