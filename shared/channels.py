@@ -9,6 +9,7 @@ Apprise's own log lines repeat URLs, so its logger never reaches ours.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
@@ -58,6 +59,10 @@ def check_channel(kind: ChannelType, url: str) -> str:
 def _check_apprise(url: str) -> str:
     import apprise  # loaded on first use: ~100 plugins
 
+    if any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in url):
+        raise ChannelError(
+            "url of an apprise channel must not contain spaces or control characters"
+        )
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if not scheme:
         raise ChannelError("url of an apprise channel must look like scheme://… (e.g. slack://…)")
@@ -66,7 +71,10 @@ def _check_apprise(url: str) -> str:
             f"url scheme '{_safe(scheme)}://' is not one Apprise knows"
             " (e.g. slack://, discord://, tgram://, mailto://, ntfy://, json://)"
         )
-    instance = apprise.Apprise.instantiate(url)
+    try:
+        instance = apprise.Apprise.instantiate(url)
+    except Exception:  # a plugin that trips over odd input: not a URL it can use either
+        instance = None
     if instance is None:
         raise ChannelError(
             f"url is not a valid {_safe(scheme)}:// URL: Apprise could not parse it"
@@ -81,6 +89,7 @@ def _check_apprise(url: str) -> str:
     return _target(scheme, host if host and host == shown and _looks_like_host(host) else None)
 
 
+@functools.cache
 def _apprise_schemes() -> frozenset[str]:
     from apprise.manager_plugins import NotificationManager
 

@@ -86,7 +86,6 @@ class NotifyMetrics:
 class _Outcome(msgspec.Struct, gc=False):
     job: Job
     error: str | None
-    finished_at: float
 
 
 class Notifier:
@@ -171,7 +170,7 @@ class Notifier:
         except Exception as exc:  # a bug, not a failed delivery: retried like one
             logger.exception("delivery {} failed unexpectedly", job.delivery_id)
             error = f"internal error ({type(exc).__name__})"
-        self._done.append(_Outcome(job, error, time.time()))
+        self._done.append(_Outcome(job, error))
         self._in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
         self._wake.set()
 
@@ -194,7 +193,6 @@ class Notifier:
             "attempts": [o.job.attempts for o in done],
             "delivered": [o.error is None for o in done],
             "errors": [o.error for o in done],
-            "finished_at": [o.finished_at for o in done],
             "give_up": self.settings.notify_give_up_seconds,
         }
         try:

@@ -378,26 +378,25 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
 # number (a newer claim owns the row), rescheduled 1 s, 2 s, 4 s … (at most
 # 300 s) after the attempt, never past the give-up time, which is the last
 # attempt; an attempt at or after it fails the delivery. A channel test is
-# attempted once.
+# attempted once. Times are the database's (acknowledgements follow the
+# attempts within a fraction of a second), so a replica's clock does not matter.
 ACK_DELIVERIES = """
 WITH a AS (
     SELECT *
       FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(delivered)s::bool[],
-                  %(errors)s::text[], %(finished_at)s::float8[])
-           AS a (id, attempt, delivered, error, finished_epoch)
+                  %(errors)s::text[])
+           AS a (id, attempt, delivered, error)
 ), done AS (
     UPDATE deliveries d
        SET state = CASE WHEN a.delivered THEN 'delivered'
                         WHEN ev.type = 'test'
-                             OR to_timestamp(a.finished_epoch)
-                                >= ev.occurred_at + make_interval(secs => %(give_up)s::int)
+                             OR now() >= ev.occurred_at + make_interval(secs => %(give_up)s::int)
                         THEN 'failed'
                         ELSE 'pending' END,
-           delivered_at = CASE WHEN a.delivered THEN to_timestamp(a.finished_epoch) END,
+           delivered_at = CASE WHEN a.delivered THEN now() END,
            last_error = CASE WHEN a.delivered THEN d.last_error ELSE a.error END,
            next_attempt_at = CASE WHEN a.delivered THEN d.next_attempt_at
-                                  ELSE least(to_timestamp(a.finished_epoch)
-                                             + make_interval(secs => least(
+                                  ELSE least(now() + make_interval(secs => least(
                                                    power(2, least(a.attempt - 1, 9)), 300)),
                                              ev.occurred_at
                                              + make_interval(secs => %(give_up)s::int))

@@ -130,7 +130,8 @@ async def test_apprise_channel_target_hides_credentials(api, url, target):
     [
         ({"type": "apprise", "url": "foo://bar"}, "scheme 'foo://' is not one Apprise knows"),
         ({"type": "apprise", "url": "tgram://x"}, "not a valid tgram:// URL"),
-        ({"type": "apprise", "url": "no scheme"}, "scheme://"),
+        ({"type": "apprise", "url": "no scheme"}, "must not contain spaces"),
+        ({"type": "apprise", "url": "noscheme"}, "scheme://"),
         ({"type": "webhook", "url": "ftp://example.com/"}, "absolute http(s) URL"),
         ({"type": "sms"}, "type has an invalid value"),
         ({"name": ""}, "name must not be empty"),
