@@ -5,9 +5,8 @@ slots), then waits for whichever comes first: a notification, the earliest due
 time (capped at a few seconds), a freed slot when all were busy, or the stop
 event. Probes run as tasks; results go to the batched writer. The background
 loops (writer, LISTEN, retention, housekeeping, the metrics server, the delivery
-loop) run under a
-Supervisor (supervise.py): a failure is logged, the loop restarted, and /health
-names it.
+loop of notify.py) run under a Supervisor (supervise.py): a failure is logged,
+the loop restarted, and /health names it.
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ NAMES = (
     "uptimatum_history_rows_written_total",
     "uptimatum_db_round_trips_total",
     "uptimatum_endpoint_status",
+    "uptimatum_notifications_pending",
     "process_cpu_seconds_total",
 )
-LOOPS = ("scheduler", "writer", "listen", "retention", "housekeeping", "metrics")
+LOOPS = ("scheduler", "writer", "listen", "retention", "housekeeping", "metrics", "notify")
 
 
 async def test_metrics_and_health(db, settings, target: Target):
