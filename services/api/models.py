@@ -447,7 +447,7 @@ def incident_from_row(row: dict[str, Any]) -> Incident:
 ChannelType = Literal["webhook", "apprise"]
 DeliveryState = Literal["pending", "delivered", "failed"]
 NotifyOn = Literal["down", "degraded", "up", "reminder"]
-Secret = Annotated[str, Meta(min_length=1, max_length=1024)]
+Secret = Annotated[str, Meta(min_length=1, max_length=1024, pattern=NO_NUL)]
 ReminderInterval = Annotated[int, Meta(ge=300, le=86400)]
 
 
@@ -501,6 +501,39 @@ class AlertRuleCreate(In):
     endpoint_id: Id | None = None
     notify_on: Annotated[list[NotifyOn], Meta(min_length=1, max_length=4)] | UnsetType = UNSET
     reminder_interval: ReminderInterval | None = None
+
+    # Exactly one of page_id or endpoint_id; "reminder" only with a reminder_interval.
+    __rules__ = {
+        "allOf": [
+            {
+                "oneOf": [
+                    {
+                        "required": ["page_id"],
+                        "properties": {
+                            "page_id": {"type": "integer"},
+                            "endpoint_id": {"type": "null"},
+                        },
+                    },
+                    {
+                        "required": ["endpoint_id"],
+                        "properties": {
+                            "endpoint_id": {"type": "integer"},
+                            "page_id": {"type": "null"},
+                        },
+                    },
+                ]
+            },
+            {
+                "anyOf": [
+                    {"properties": {"notify_on": {"not": {"contains": {"const": "reminder"}}}}},
+                    {
+                        "required": ["reminder_interval"],
+                        "properties": {"reminder_interval": {"type": "integer"}},
+                    },
+                ]
+            },
+        ]
+    }
 
 
 class Event(Out):

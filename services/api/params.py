@@ -73,7 +73,9 @@ def parse_before(value: str | None) -> datetime:
 def id_filter(what: str) -> Any:
     """An optional query parameter: only the rows of the ``what`` with this id."""
     return QueryParameter(
-        description=f"Only those of this {what}: {_ID_TEXT}", schema_extra=_ID_SCHEMA
+        description=f"Only those of this {what}: {_ID_TEXT}",
+        # an id when given (absent is "no filter"), not "string or null"
+        schema_extra={"one_of": None, **_ID_SCHEMA},
     )
 
 

@@ -1,4 +1,4 @@
--- depends: 0006_access
+-- depends: 0010_rollup_contract
 DROP TABLE IF EXISTS deliveries;
 DROP TABLE IF EXISTS events;
 DROP TABLE IF EXISTS alert_rules;
