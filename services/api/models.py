@@ -448,6 +448,8 @@ ChannelType = Literal["webhook", "apprise"]
 DeliveryState = Literal["pending", "delivered", "failed"]
 NotifyOn = Literal["down", "degraded", "up", "reminder"]
 Secret = Annotated[str, Meta(min_length=1, max_length=1024, pattern=NO_NUL)]
+# A webhook's http(s) URL or an Apprise URL (slack://…): checked by shared/channels.py.
+ChannelUrl = Annotated[str, Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
 ReminderInterval = Annotated[int, Meta(ge=300, le=86400)]
 
 
@@ -466,7 +468,7 @@ class Channel(Out):
 class ChannelCreate(In):
     name: Name
     type: ChannelType
-    url: Url
+    url: ChannelUrl
     secret: Secret | None = None
     active: bool = True
 
@@ -474,7 +476,7 @@ class ChannelCreate(In):
 class ChannelUpdate(In):
     name: Name | UnsetType = UNSET
     type: ChannelType | UnsetType = UNSET
-    url: Url | UnsetType = UNSET
+    url: ChannelUrl | UnsetType = UNSET
     secret: Secret | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
 

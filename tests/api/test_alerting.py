@@ -68,11 +68,11 @@ async def test_endpoint_threshold_validation(api, fields, message):
     assert message in r.json()["error"]
 
 
-async def test_patch_cannot_put_retry_above_the_interval(api):
+async def test_patch_cannot_put_the_interval_below_the_retry_interval(api):
     page = await make_page(api)
     endpoint = await make_endpoint(api, page["id"], interval=60, retry_interval=30)
     r = await api.patch(f"/api/endpoints/{endpoint['id']}", json={"interval": 20}, headers=AUTH)
-    assert r.status_code == 400
+    assert r.status_code == 409  # a valid body that conflicts with the stored row
     assert "retry_interval (30 s) must not be above interval (20 s)" in r.json()["error"]
 
 
