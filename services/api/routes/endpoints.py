@@ -31,7 +31,7 @@ from shared.settings import Settings
 from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
 # The CHECK constraints that refuse a timeout (migrations/0001) or a retry interval
-# (migrations/0011) above the interval.
+# (migrations/0012) above the interval.
 TIMEOUT_RULE = "endpoints_timeout_range"
 RETRY_RULE = "endpoints_retry_interval_range"
 EndpointId = IdPath

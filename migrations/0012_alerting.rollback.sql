@@ -1,4 +1,4 @@
--- depends: 0010_rollup_contract
+-- depends: 0011_maintenance_uptime
 DROP TABLE IF EXISTS deliveries;
 DROP TABLE IF EXISTS events;
 DROP TABLE IF EXISTS alert_rules;

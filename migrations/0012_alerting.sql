@@ -1,5 +1,5 @@
 -- Alerting: confirmed status (thresholds, retries), events (the outbox), channels, alert rules, deliveries.
--- depends: 0010_rollup_contract
+-- depends: 0011_maintenance_uptime
 
 -- How many equal results in a row confirm a change of status, and how soon to
 -- probe again while the latest result disagrees with the confirmed status
