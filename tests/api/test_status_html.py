@@ -533,3 +533,29 @@ async def test_links_to_the_feeds_and_the_json_resolve(api, db):
     ):
         assert href in hrefs, href
         assert (await api.get(href)).status_code == 200, href
+
+
+async def test_maintenance_time_counts_neither_up_nor_down_in_the_bars(api, db):
+    p = await make_page(api)
+    ep = await make_endpoint(api, p["id"], name="Web")
+    # up for an hour, then down for the last hour: inside a window
+    await insert_check(db, ep["id"], "up", ago(hours=2), ago(hours=1, seconds=60), count=60)
+    await insert_check(db, ep["id"], "down", ago(hours=1), ago(seconds=30), count=60)
+    r = await api.post(
+        "/api/maintenances",
+        json={
+            "page_id": p["id"],
+            "title": "Planned restart",
+            "starts_at": in_utc(hours=-1, minutes=-1),
+            "ends_at": in_utc(hours=1),
+            "endpoint_ids": [ep["id"]],
+        },
+        headers=AUTH,
+    )
+    assert r.status_code == 201, r.text
+    root = tree((await api.get("/status/acme")).text)
+    row = root.find(f".//li[@data-endpoint='{ep['id']}']")
+    note = "".join(row.find("p[@class='note']").itertext())
+    assert note.startswith("100.00 % uptime in the last 90 days"), note
+    bars = row.find(".//ol[@class='bars']").findall("li")
+    assert {b.get("class") for b in bars[-2:]} <= {"d-ok", "d-none"}, "no red day"
