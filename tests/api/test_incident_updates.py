@@ -63,14 +63,14 @@ async def test_endpoints_of_another_page_are_refused(api, page, db):
     foreign = await make_endpoint(api, other["id"])
     body = {"page_id": page["id"], "title": "x", "affected_endpoint_ids": [foreign["id"]]}
     r = await api.post("/api/incidents", json=body, headers=AUTH)
-    assert r.status_code == 409  # a valid body naming another page's endpoint
+    assert r.status_code == 400  # another page's endpoint (issue 9: a 400)
     assert str(foreign["id"]) in r.json()["error"]
     assert await (await db.execute("SELECT count(*) FROM incidents")).fetchone() == (0,)
 
     incident = await create(api, page["id"], title="Mine")
     path = f"/api/incidents/{incident['id']}"
     r = await api.patch(path, json={"affected_endpoint_ids": [foreign["id"]]}, headers=AUTH)
-    assert r.status_code == 409
+    assert r.status_code == 400
     assert str(foreign["id"]) in r.json()["error"]
     assert (await get(api, page["id"], incident["id"]))["affectedEndpointIds"] == []
 

@@ -153,7 +153,7 @@ async def test_endpoints_of_another_page_and_unknown_page(api, page, db):
     r = await api.post(
         "/api/maintenances", json={**body, "endpoint_ids": [foreign["id"]]}, headers=AUTH
     )
-    assert r.status_code == 409  # a valid body naming another page's endpoint
+    assert r.status_code == 400  # another page's endpoint (issue 9: a 400)
     assert str(foreign["id"]) in r.json()["error"]
     r = await api.post("/api/maintenances", json={**body, "page_id": 4242}, headers=AUTH)
     assert r.status_code == 404

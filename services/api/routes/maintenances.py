@@ -94,7 +94,7 @@ async def get_maintenance(maintenance_id: MaintenanceId, pool: Pool) -> Maintena
     tags=["maintenances"],
     summary="Announce a maintenance window (one-off, or recurring by an RRULE)",
     before_request=strict_body(MaintenanceCreate),
-    **scope("incidents", 400, 404, 409, 413, page=page_of(body="page_id")),
+    **scope("incidents", 400, 404, 413, page=page_of(body="page_id")),
 )
 async def create_maintenance(data: JSONBody[MaintenanceCreate], pool: Pool) -> Maintenance:
     values = {f: getattr(data, f) for f in MaintenanceCreate.__struct_fields__}
@@ -120,7 +120,7 @@ def _ends_current(current: dict[str, Any], data: MaintenanceUpdate) -> bool:
     tags=["maintenances"],
     summary="Change a window (ends_at = now ends it, or a recurring one's current occurrence)",
     before_request=strict_body(MaintenanceUpdate),
-    **scope("incidents", 400, 404, 409, 413, page=MAINTENANCE_OF_PATH),
+    **scope("incidents", 400, 404, 413, page=MAINTENANCE_OF_PATH),
 )
 async def update_maintenance(
     maintenance_id: MaintenanceId, data: JSONBody[MaintenanceUpdate], pool: Pool
