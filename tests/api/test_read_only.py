@@ -100,6 +100,11 @@ def read_routes(ids: dict) -> list[str]:
         ASSETS["css"].url,
         f"/api/maintenances?page_id={ids['page']}",
         "/api/maintenances/999",  # none: a 404, still answered by a read
+        f"/api/events?page_id={ids['page']}",
+        "/api/channels",
+        "/api/channels/999",  # none: a 404
+        f"/api/alert-rules?page_id={ids['page']}",
+        "/api/deliveries?state=pending",
         *(f"/status/acme/{tail}" for tail in STATUS_FEEDS),
     ]
 
@@ -127,6 +132,8 @@ def test_every_get_route_is_read_here(settings):
         "/api/login", "/api/keys", "/api/keys/{key_id:str}", "/api/audit", "/status",
         "/status/{slug:str}", "/status/{slug:str}/embed", "/static/{name:str}",
         "/api/maintenances", "/api/maintenances/{maintenance_id:str}",
+        "/api/events", "/api/channels", "/api/channels/{channel_id:str}", "/api/alert-rules",
+        "/api/deliveries",
         *(f"/status/{{slug:str}}/{tail}" for tail in STATUS_FEEDS),
     }  # fmt: skip
     assert {t for t in templates if not t.startswith("/_openapi")} == checked
