@@ -94,3 +94,37 @@ async def test_page_limited_admin_key_cannot_manage_keys(api):
     assert "every page" in r.json()["error"]
     r = await api.patch("/api/pages/acme", json={"name": "A"}, headers=bearer(key["token"]))
     assert r.status_code == 200
+
+
+async def test_a_page_id_written_as_a_float_is_still_that_page(api, db):
+    """``2.0`` is the whole number 2 to the body check: a page key may not slip past with it."""
+    mine = await make_page(api, "mine", "Mine")
+    other = await make_page(api, "other", "Other")
+    my_endpoint = await make_endpoint(api, mine["id"])
+    key = await make_key(api, "write", page_ids=[mine["id"]])
+    headers = {**bearer(key["token"]), "Content-Type": "application/json"}
+    r = await api.patch(
+        f"/api/endpoints/{my_endpoint['id']}", content=b'{"active": false}', headers=headers
+    )
+    assert r.status_code == 200  # the key's first use stamps lastUsedAt; later ones do not
+    before = await _snapshot(db)
+    sneaky = [
+        ("PATCH", f"/api/endpoints/{my_endpoint['id']}", b'{"page_id": %d.0}' % other["id"]),
+        (
+            "POST",
+            "/api/endpoints",
+            b'{"page_id": %de0, "name": "S", "url": "https://example.com/"}' % other["id"],
+        ),
+        ("POST", "/api/incidents", b'{"page_id": %d.0, "title": "Sneaky"}' % other["id"]),
+        (
+            "POST",
+            "/api/maintenances",
+            b'{"page_id": %d.0, "title": "S", "starts_at": "2030-01-01T00:00:00Z",'
+            b' "ends_at": "2030-01-01T01:00:00Z"}' % other["id"],
+        ),
+    ]
+    for method, path, body in sneaky:
+        r = await api.request(method, path, content=body, headers=headers)
+        assert r.status_code == 403, (method, path, r.text)
+        assert f"page {other['id']}" in r.json()["error"]
+    assert await _snapshot(db) == before
