@@ -121,6 +121,7 @@ _CHOICES = {
     "status": "investigating, identified, monitoring or resolved",
     "style": "flat or flat-square",
     "impact": "none, minor, major or critical",
+    "scope": "read, incidents, write or admin",
 }
 
 

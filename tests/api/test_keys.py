@@ -61,6 +61,7 @@ async def test_bad_key_requests_are_refused_and_make_nothing(api, db):
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     cases = [
         ({"name": "x", "scope": "owner"}, 400, "scope"),
+        ({"name": "x", "scope": "owner"}, 400, "read, incidents, write or admin"),
         ({"name": "", "scope": "read"}, 400, "name"),
         ({"scope": "read"}, 400, "name is required"),
         ({"name": "x", "scope": "read", "page_ids": [424242]}, 404, "424242"),
