@@ -117,3 +117,15 @@ async def test_retention_deletes_audit_rows_past_audit_retention_days(api, db, s
     assert rows[1] == 1 + 29  # today's write, and the rows of the last 29 whole days
     assert datetime.now(UTC) - rows[0] < timedelta(days=30)
     assert settings.audit_retention_days == 365  # the default
+
+
+async def test_a_page_is_named_by_its_id_in_every_row(api):
+    page = (await api.post("/api/pages", json={"slug": "a", "name": "A"}, headers=AUTH)).json()
+    assert (await api.patch("/api/pages/a", json={"slug": "b"}, headers=AUTH)).is_success
+    assert (await api.delete("/api/pages/b", headers=AUTH)).is_success
+    rows = await audit(api)
+    assert [(r["action"], r["target"]) for r in reversed(rows)] == [
+        ("POST /api/pages", f"page {page['id']}"),
+        ("PATCH /api/pages/{slug}", f"page {page['id']}"),
+        ("DELETE /api/pages/{slug}", f"page {page['id']}"),
+    ]

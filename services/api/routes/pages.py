@@ -6,12 +6,13 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Response, delete, get, patch, post
+from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from services.api import queries as q
+from services.api.audit import note
 from services.api.auth import page_of, scope, strict_body
 from services.api.cache import TTLCache, as_float
 from services.api.deps import Pool
@@ -268,7 +269,9 @@ async def update_page(slug: FromPath[str], data: JSONBody[PageUpdate], pool: Poo
     status_code=200,
     **scope("write", 404, page=page_of("slug", q.PAGE_BY_SLUG)),
 )
-async def delete_page(slug: FromPath[str], pool: Pool) -> Success:
-    if not await execute(pool, q.DELETE_PAGE, {"slug": page_slug(slug)}):
+async def delete_page(slug: FromPath[str], pool: Pool, request: Request) -> Success:
+    rows = await execute(pool, q.DELETE_PAGE, {"slug": page_slug(slug)})
+    if not rows:
         raise _not_found(slug)
+    note(request.scope, target=f"page {rows[0]['id']}")  # by id, as its create and PATCH rows
     return Success()
