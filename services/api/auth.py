@@ -94,20 +94,28 @@ class PageOf:
 
     ``path``: a path parameter naming the resource, whose page ``query`` returns
     (one ``page_id`` column from ``%(value)s``); ``body``: a body field holding a
-    page id (a create, or a move to another page). Both may be given.
+    page id (a create, or a move to another page); ``body_ref``: a body field
+    naming another resource, whose page ``body_query`` returns (an alert rule
+    of one endpoint). Any of them may be given.
     """
 
     path: str | None = None
     query: LiteralString | None = None
     body: str | None = None
+    body_ref: str | None = None
+    body_query: LiteralString | None = None
 
 
 def page_of(
-    path: str | None = None, query: LiteralString | None = None, body: str | None = None
+    path: str | None = None,
+    query: LiteralString | None = None,
+    body: str | None = None,
+    body_ref: tuple[str, LiteralString] | None = None,
 ) -> PageOf:
     if (path is None) != (query is None):
         raise ValueError("page_of: a path parameter needs its query, and the other way round")
-    return PageOf(path=path, query=query, body=body)
+    ref, ref_query = body_ref if body_ref is not None else (None, None)
+    return PageOf(path=path, query=query, body=body, body_ref=ref, body_query=ref_query)
 
 
 def scope(
@@ -201,20 +209,29 @@ async def _pages_touched(request: Request[Any, Any, Any], page: PageOf, access: 
     found: set[int] = set()
     if page.path is not None and page.query is not None:
         value = request.path_params.get(page.path)
-        try:
-            rows = await fetch_all(access.pool, page.query, {"value": str(value)})
-        except psycopg.errors.DataError:  # not an id at all: the handler answers 400
-            rows = []
-        found.update(int(r["page_id"]) for r in rows)
-    if page.body is not None:
+        found.update(await _pages_of(access, page.query, value))
+    if page.body is not None or page.body_ref is not None:
         try:
             # 2.0 is the page 2 to the body check (strict_body) and so to the handler.
             body = _whole_numbers(msgspec.json.decode(await request.body() or b"null"))
         except msgspec.DecodeError as exc:
             raise body_error(exc) from None
-        if isinstance(body, dict) and isinstance(body.get(page.body), int):
+        if not isinstance(body, dict):
+            return found
+        if page.body is not None and isinstance(body.get(page.body), int):
             found.add(body[page.body])
+        ref = body.get(page.body_ref) if page.body_ref is not None else None
+        if page.body_query is not None and isinstance(ref, int):
+            found.update(await _pages_of(access, page.body_query, ref))
     return found
+
+
+async def _pages_of(access: Access, query: LiteralString, value: Any) -> set[int]:
+    try:
+        rows = await fetch_all(access.pool, query, {"value": str(value)})
+    except psycopg.errors.DataError:  # not an id at all: the handler answers 400
+        rows = []
+    return {int(r["page_id"]) for r in rows}
 
 
 def check_origin(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> None:

@@ -514,6 +514,10 @@ ENDPOINT_PAGE = "SELECT page_id FROM endpoints WHERE id = %(value)s::bigint"
 INCIDENT_PAGE = "SELECT page_id FROM incidents WHERE id = %(value)s::bigint"
 MAINTENANCE_PAGE = "SELECT page_id FROM maintenances WHERE id = %(value)s::bigint"
 PAGE_BY_SLUG = "SELECT id AS page_id FROM pages WHERE slug = %(value)s::text"
+ALERT_RULE_PAGE = (
+    "SELECT coalesce(r.page_id, e.page_id) AS page_id FROM alert_rules r"
+    " LEFT JOIN endpoints e ON e.id = r.endpoint_id WHERE r.id = %(value)s::bigint"
+)
 
 _AUDIT_COLUMNS = "id, at, actor, action, target, summary"
 

@@ -128,3 +128,47 @@ async def test_a_page_id_written_as_a_float_is_still_that_page(api, db):
         assert r.status_code == 403, (method, path, r.text)
         assert f"page {other['id']}" in r.json()["error"]
     assert await _snapshot(db) == before
+
+
+async def test_a_page_key_manages_the_alert_rules_of_its_pages_only(api, db):
+    """Alert rules belong to a page (or to an endpoint of one), as endpoints do."""
+    mine = await make_page(api, "mine", "Mine")
+    other = await make_page(api, "other", "Other")
+    my_endpoint = await make_endpoint(api, mine["id"])
+    their_endpoint = await make_endpoint(api, other["id"])
+    r = await api.post(
+        "/api/channels",
+        json={"name": "Hook", "type": "webhook", "url": "https://hooks.example.com/x"},
+        headers=AUTH,
+    )
+    assert r.status_code == 201, r.text
+    channel = r.json()["id"]
+    r = await api.post(
+        "/api/alert-rules", json={"channel_id": channel, "page_id": other["id"]}, headers=AUTH
+    )
+    their_rule = r.json()["id"]
+    key = await make_key(api, "write", page_ids=[mine["id"]])
+    headers = bearer(key["token"])
+
+    made = []
+    for body in ({"page_id": mine["id"]}, {"endpoint_id": my_endpoint["id"]}):
+        rule = {"channel_id": channel, **body}
+        r = await api.post("/api/alert-rules", json=rule, headers=headers)
+        assert r.status_code == 201, (body, r.text)
+        made.append(r.json()["id"])
+
+    before = await _snapshot(db)
+    rules = await (await db.execute("SELECT count(*) FROM alert_rules")).fetchone()
+    for body in ({"page_id": other["id"]}, {"endpoint_id": their_endpoint["id"]}):
+        rule = {"channel_id": channel, **body}
+        r = await api.post("/api/alert-rules", json=rule, headers=headers)
+        assert r.status_code == 403, (body, r.text)
+        assert f"page {other['id']}" in r.json()["error"]
+    r = await api.delete(f"/api/alert-rules/{their_rule}", headers=headers)
+    assert r.status_code == 403, r.text
+    assert await _snapshot(db) == before
+    assert await (await db.execute("SELECT count(*) FROM alert_rules")).fetchone() == rules
+
+    for rule in made:
+        assert (await api.delete(f"/api/alert-rules/{rule}", headers=headers)).status_code == 200
+    assert (await api.delete("/api/alert-rules/987654", headers=headers)).status_code == 404

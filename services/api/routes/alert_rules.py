@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 from msgspec import UNSET
 
 from services.api import queries as q
-from services.api.auth import scope, strict_body
+from services.api.auth import page_of, scope, strict_body
 from services.api.deps import Pool
 from services.api.errors import ApiError, parse_id
 from services.api.models import AlertRule, AlertRuleCreate, Success
@@ -53,7 +53,13 @@ async def list_alert_rules(pool: Pool, page_id: PageFilter = None) -> list[Alert
         "too). `reminder_interval`: null or 300 to 86400 s, reminders while confirmed down."
     ),
     before_request=strict_body(AlertRuleCreate),
-    **scope("write", 400, 404, 413),
+    **scope(
+        "write",
+        400,
+        404,
+        413,
+        page=page_of(body="page_id", body_ref=("endpoint_id", q.ENDPOINT_PAGE)),
+    ),
 )
 async def create_alert_rule(data: JSONBody[AlertRuleCreate], pool: Pool) -> AlertRule:
     if (data.page_id is None) == (data.endpoint_id is None):
@@ -80,7 +86,7 @@ async def create_alert_rule(data: JSONBody[AlertRuleCreate], pool: Pool) -> Aler
     tags=["alerting"],
     summary="Delete an alert rule",
     status_code=200,
-    **scope("write", 400, 404),
+    **scope("write", 400, 404, page=page_of("rule_id", q.ALERT_RULE_PAGE)),
 )
 async def delete_alert_rule(rule_id: RuleId, pool: Pool) -> Success:
     ident = parse_id(rule_id, "alert rule id")
