@@ -116,12 +116,17 @@ async def test_a_refused_patch_names_the_merged_values_and_writes_nothing(api, d
     endpoint = await make_endpoint(api, page["id"], interval=60, timeout=30)
     path = f"/api/endpoints/{endpoint['id']}"
     r = await api.patch(path, json={"interval": 20, "name": "New"}, headers=AUTH)
-    assert r.status_code == 409  # a valid body against the stored timeout: conflicting state
+    assert r.status_code == 400  # the merged endpoint: stored timeout 30, interval 20
     assert r.json() == {"error": "timeout (30 s) must not be above interval (20 s)"}
     r = await api.patch(path, json={"timeout": 61 - 1, "interval": 30}, headers=AUTH)
+    assert r.status_code == 400
     assert r.json() == {"error": "timeout (60 s) must not be above interval (30 s)"}
     await api.patch(path, json={"interval": 30, "timeout": 30}, headers=AUTH)
+    r = await api.patch(path, json={"timeout": 60}, headers=AUTH)  # against interval 30
+    assert r.status_code == 400
+    assert r.json() == {"error": "timeout (60 s) must not be above interval (30 s)"}
     r = await api.patch(path, json={"timeout": 45, "url": "https://example.org/"}, headers=AUTH)
+    assert r.status_code == 400
     assert r.json() == {"error": "timeout (45 s) must not be above interval (30 s)"}
     now = (await api.get(path)).json()
     assert (now["name"], now["url"], now["interval"], now["timeout"]) == (

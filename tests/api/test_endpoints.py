@@ -128,11 +128,10 @@ async def test_patch_changes_only_what_is_given_and_validates_the_merge(api, pag
     assert changed["timeout"] == 30
     assert changed["keyword"] == "ok"
 
-    # A valid body that conflicts with the stored timeout (30 > 20): 409, RFC 5789's
-    # "conflicting state" (the document cannot call a valid body invalid).
+    # The merged endpoint breaks the rule (stored timeout 30 > interval 20): a 400.
     r = await api.patch(path, json={"interval": 20}, headers=AUTH)
-    assert r.status_code == 409
-    assert "timeout" in r.json()["error"]
+    assert r.status_code == 400
+    assert r.json() == {"error": "timeout (30 s) must not be above interval (20 s)"}
     assert (await api.get(path)).json()["interval"] == 60
     r = await api.patch(path, json={"interval": 20, "timeout": 20}, headers=AUTH)
     assert r.status_code == 200
