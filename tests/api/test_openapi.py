@@ -151,9 +151,6 @@ async def test_what_the_document_allows_is_accepted(api):
         "/api/incidents", json={"page_id": float(page["id"]), "title": "T"}, headers=AUTH
     )
     assert r.status_code == 201, r.text
-    # A timeout sent without an interval gets an interval it fits in (CHECK_INTERVAL is 30).
-    endpoint = await make_endpoint(api, page["id"], timeout=45)
-    assert (endpoint["timeout"], endpoint["interval"]) == (45, 45)
     # A path slug no page can have is a 404 (a NUL used to be a 400 from the driver).
     for method in ("GET", "DELETE"):
         assert (await api.request(method, "/api/pages/a%00b", headers=AUTH)).status_code == 404
@@ -161,15 +158,27 @@ async def test_what_the_document_allows_is_accepted(api):
     assert (await api.get("/api/pages/a%00b/timeline")).status_code == 404
 
 
-async def test_a_timeout_above_the_stored_interval_is_a_conflict(api):
+async def test_a_timeout_sent_alone_keeps_the_default_interval_and_is_refused_above_it(api, db):
+    page = await make_page(api)
+    # issue 2: interval defaults to CHECK_INTERVAL (30 here), timeout not above it.
+    body = {"page_id": page["id"], "name": "Site", "url": "https://example.com/", "timeout": 45}
+    r = await api.post("/api/endpoints", json=body, headers=AUTH)
+    assert r.status_code == 400
+    assert r.json() == {"error": "timeout (45 s) must not be above interval (30 s)"}
+    assert await (await db.execute("SELECT count(*) FROM endpoints")).fetchone() == (0,)
+    endpoint = await make_endpoint(api, page["id"], timeout=25)
+    assert (endpoint["timeout"], endpoint["interval"]) == (25, 30)
+
+
+async def test_a_timeout_above_the_stored_interval_is_a_400(api):
     page = await make_page(api)
     endpoint = await make_endpoint(api, page["id"], interval=20, timeout=10)
     path = f"/api/endpoints/{endpoint['id']}"
     r = await api.patch(path, json={"timeout": 30}, headers=AUTH)
-    assert r.status_code == 409  # the body is valid; the endpoint's interval is 20
-    assert "interval (20 s)" in r.json()["error"]
+    assert r.status_code == 400  # validated as the merged endpoint (interval 20)
+    assert r.json() == {"error": "timeout (30 s) must not be above interval (20 s)"}
     r = await api.patch(path, json={"timeout": 30, "interval": 20}, headers=AUTH)
-    assert r.status_code == 400  # the body itself breaks the rule the document states
+    assert r.status_code == 400
     r = await api.patch(path, json={"timeout": 30, "interval": 30}, headers=AUTH)
     assert r.status_code == 200
     assert (r.json()["timeout"], r.json()["interval"]) == (30, 30)
@@ -183,3 +192,28 @@ async def test_moving_an_endpoint_to_a_missing_page_is_a_conflict_not_a_missing_
     assert r.status_code == 409  # a 404 would say the endpoint is gone
     assert "no page with id" in r.json()["error"]
     assert (await api.get(path)).json()["name"] == "Site"
+
+
+@pytest.mark.parametrize(
+    ("operation", "codes"),
+    [
+        ("post /api/endpoints", {"201", "400", "401", "403", "404", "413", "503"}),
+        (
+            "patch /api/endpoints/{endpoint_id}",
+            {"200", "400", "401", "403", "404", "409", "413", "503"},
+        ),
+        ("post /api/incidents", {"201", "400", "401", "403", "404", "413", "503"}),
+        ("patch /api/incidents/{incident_id}", {"200", "400", "401", "403", "404", "413", "503"}),
+        ("post /api/maintenances", {"201", "400", "401", "403", "404", "413", "503"}),
+        (
+            "patch /api/maintenances/{maintenance_id}",
+            {"200", "400", "401", "403", "404", "413", "503"},
+        ),
+    ],
+)
+async def test_the_documented_codes_are_the_contracts(api, operation, codes):
+    # Another page's endpoint and a timeout above the (merged or default) interval
+    # are 400s (issues 2 and 9); only moving an endpoint to a missing page is a 409.
+    method, path = operation.split(" ")
+    doc = (await api.get("/doc")).json()
+    assert set(doc["paths"][path][method]["responses"]) == codes
