@@ -24,7 +24,10 @@ apprise==2.3.0
 attrs==26.1.0
 certifi==2026.10.19.post1
 charset-normalizer==3.5.3
+cffi==2.1.1
 click==8.5.1
+cryptography==50.0.2
+dnspython==2.9.2
 faker==40.63.0
 frozenlist==1.8.0
 granian==2.8.9
@@ -52,6 +55,7 @@ propcache==0.5.4
 psycopg==3.3.9
 psycopg-binary==3.3.9
 psycopg-pool==3.3.3
+pycparser==3.12
 pygments==2.21.0
 python-dateutil==4.0.0
 pyyaml==6.0.4

@@ -36,7 +36,7 @@ _DESCRIPTIONS = {
     " or a session's write came without a same-origin Origin header",
     404: "Not found",
     409: "Conflicts with the current data (the message says how)",
-    413: "The request body is larger than 64 KiB",
+    413: "The request body is too large (64 KiB; 1 MiB for an endpoint)",
     503: "The database is unavailable; try again shortly",
 }
 
@@ -82,6 +82,7 @@ _REWORDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Expected `str` of length <= (\d+)$"), r"must be at most \1 characters long"),
     (re.compile(r"^Expected `array` of length >= (\d+)$"), r"must have at least \1 entries"),
     (re.compile(r"^Expected `array` of length <= (\d+)$"), r"must have at most \1 entries"),
+    (re.compile(r"^Expected `object` of length <= (\d+)$"), r"must have at most \1 entries"),
     (re.compile(r"^Expected `str` matching regex .*$"), "has an invalid format"),
     (
         re.compile(r"^Expected `datetime` with a timezone component$"),
@@ -104,11 +105,15 @@ _TYPE_WORDS = {
     "float": "a number",
 }
 _AT = re.compile(r"^(.*) - at `\$(.*)`$")
+_AT_KEY = re.compile(r"^(.*) - at `key` in `\$\.?(.*)`$")  # a bad name of an object's member
+# How an error inside an object field names its place: headers' names and values.
+_PLACES = {"headers[...]": "headers: each value", "headers key": "headers: each name"}
 # What a field must look like, where msgspec can only say "invalid".
 _NO_NUL = "must not contain NUL (\\u0000) characters"
 _FORMATS = {
     "slug": "must be 1-100 characters of a-z, 0-9 and '-', not starting or ending with '-'",
-    "url": "must be an absolute http(s) URL with a host (no spaces or control characters)",
+    "url": "must be an absolute http(s) URL with a host, tcp://host:port, tls://host:port"
+    " or dns://name (no spaces or control characters)",
     "method": f"must be one of {', '.join(METHODS)} (any case)",
     "expected_status": "must be a status code (100-599) or a range from low to high "
     "such as '200-299'",
@@ -116,18 +121,32 @@ _FORMATS = {
     "title": _NO_NUL,
     "keyword": _NO_NUL,
     "description": _NO_NUL,
+    "headers[...]": "must be printable ASCII (no CR, LF or other control characters)",
+    "headers key": "must be an RFC 7230 token (letters, digits and !#$%&'*+-.^_`|~), and not"
+    " Host, Content-Length, Transfer-Encoding or Connection (the checker sends those)",
+    "body_content_type": "must not contain control characters",
+    "body": _NO_NUL,
+    "dns_expected": _NO_NUL,
+    "dns_server": "must be a host or host:port (such as 192.0.2.53, [2001:db8::53]:5353"
+    " or ns1.example.com)",
 }
 _CHOICES = {
     "status": "investigating, identified, monitoring or resolved",
     "style": "flat or flat-square",
     "impact": "none, minor, major or critical",
     "scope": "read, incidents, write or admin",
+    "dns_record_type": "A, AAAA, CNAME, MX, TXT or NS",
 }
 
 
 def reword(message: str, field: str | None = None) -> str:
     """``"Expected `int` >= 5 - at `$.interval`"`` -> ``"interval must be at least 5"``."""
-    match = _AT.match(message)
+    match = _AT_KEY.match(message)
+    if match:
+        message, field = match.group(1), f"{match.group(2)} key"
+        match = None
+    else:
+        match = _AT.match(message)
     if match:
         message, path = match.group(1), match.group(2).lstrip(".")
         field = field or path or None
@@ -147,6 +166,7 @@ def reword(message: str, field: str | None = None) -> str:
         text = f"{text}: expected {_CHOICES[field]}"
     if field is None:
         return "the request body " + text if text.startswith("must") else text
+    field = _PLACES.get(field, field)
     if text.startswith(("must", "has")):
         return f"{field} {text}"
     return text if field in text else f"{field}: {text}"
@@ -187,7 +207,9 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
     elif status == 413:
-        message = "the request body is too large (at most 64 KiB)"
+        limit = request.route_handler.resolve_request_max_body_size() or 0
+        size = f"{limit // 1048576} MiB" if limit >= 1048576 else f"{limit // 1024} KiB"
+        message = f"the request body is too large (at most {size})"
     return _json(status, message, dict(exc.headers or {}))
 
 

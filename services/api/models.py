@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from shared.kinds import FORBIDDEN_HEADERS, body_content_type
 from shared.page_status import Indicator
 from shared.status import RULE_PATTERN
 
@@ -55,12 +56,19 @@ def _ipv6() -> str:
     return f"(?:{'|'.join(forms)})"
 
 
+_PORT_1 = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_HOST = rf"(?:{_NETLOC}:]+|\[{_ipv6()}\])"  # host name or [IPv6]
+# The scheme picks the kind of check (shared/kinds.py): http(s) as a URL;
+# tcp:// and tls:// a host and a port; dns:// a name.
 URL_PATTERN = (
-    "^[Hh][Tt][Tt][Pp][Ss]?://"
+    "^(?:[Hh][Tt][Tt][Pp][Ss]?://"
     rf"(?:{_NETLOC}]*@)?"  # user:password@
-    rf"(?:{_NETLOC}:]+|\[{_ipv6()}\])"  # host name or [IPv6]
-    f"(?::{_PORT}?)?"
-    rf"(?:[/?#][^{_BLANK}]*)?$"
+    + _HOST
+    + f"(?::{_PORT}?)?"
+    + rf"(?:[/?#][^{_BLANK}]*)?"
+    + f"|(?:[Tt][Cc][Pp]|[Tt][Ll][Ss])://{_HOST}:{_PORT_1}/?"
+    + rf"|[Dd][Nn][Ss]://{_NETLOC}:]+/?"
+    + ")$"
 )
 METHOD_PATTERN = "^(?:" + "|".join("".join(f"[{c}{c.lower()}]" for c in m) for m in METHODS) + ")$"
 
@@ -105,6 +113,59 @@ EndpointIds = Annotated[list[Id], Meta(max_length=1000)]
 Instant = Annotated[datetime, Meta(tz=True)]
 Rule = Annotated[str, Meta(min_length=1, max_length=500)]
 TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+# The probe settings of each kind (the url's scheme says which apply).
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+# An RFC 7230 token, but none of the headers the HTTP client owns.
+HEADER_NAME_PATTERN = (
+    "^(?!(?:"
+    + "|".join(_any_case(name) for name in FORBIDDEN_HEADERS)
+    + ")$)[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+)
+HEADER_VALUE_PATTERN = r"^[\u0009\u0020-\u007e]*$"  # printable ASCII and tab: 1 byte each
+HeaderName = Annotated[str, Meta(min_length=1, max_length=256, pattern=HEADER_NAME_PATTERN)]
+HeaderValue = Annotated[str, Meta(max_length=4096, pattern=HEADER_VALUE_PATTERN)]
+Headers = Annotated[
+    dict[HeaderName, HeaderValue],
+    Meta(
+        max_length=50,
+        description="Request headers: at most 50; Host, Content-Length, Transfer-Encoding and"
+        ' Connection are refused. Responses show each value as "***".',
+    ),
+]
+Body = Annotated[str, Meta(max_length=65536, pattern=NO_NUL)]
+ContentType = Annotated[
+    str, Meta(min_length=1, max_length=255, pattern=r"^[^\u0000-\u001f\u007f]+$")
+]
+CertExpiryDays = Annotated[int, Meta(ge=1, le=365)]
+DnsRecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"]
+_DNS_NAME = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}"
+DNS_SERVER_PATTERN = f"^(?:{_DNS_NAME}(?::{_PORT_1})?|\\[{_ipv6()}\\](?::{_PORT_1})?|{_ipv6()})$"
+DnsServer = Annotated[str, Meta(min_length=1, max_length=261, pattern=DNS_SERVER_PATTERN)]
+DnsExpected = Annotated[str, Meta(min_length=1, max_length=1024, pattern=NO_NUL)]
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+# dns_expected of an A or AAAA record is an address of that family.
+DNS_EXPECTED_PATTERNS = {"A": rf"^{_OCTET}(?:\.{_OCTET}){{3}}$", "AAAA": f"^{_ipv6()}$"}
+
+
+def dns_expected_rule(*, create: bool) -> dict[str, Any]:
+    """JSON Schema of "dns_expected is an address of dns_record_type" (A, AAAA).
+
+    On a create an absent dns_record_type is A; a PATCH that sends one of the two
+    is checked against the stored other by the database (409).
+    """
+    rules = []
+    for kind, pattern in DNS_EXPECTED_PATTERNS.items():
+        when: dict[str, Any] = {"properties": {"dns_record_type": {"const": kind}}}
+        if not (create and kind == "A"):
+            when["required"] = ["dns_record_type"]
+        then = {"properties": {"dns_expected": {"anyOf": [{"type": "null"}, {"pattern": pattern}]}}}
+        rules.append({"if": when, "then": then})
+    return {"allOf": rules}
 
 
 def not_above(field: str, other: str, values: range) -> dict[str, Any]:
@@ -169,6 +230,7 @@ class Check(Out):
     response_time_min: int
     response_time_max: int
     response_time_avg: int
+    cert_expires_at: datetime | None  # https:// and tls://: when the certificate expires
 
 
 class Endpoint(Out):
@@ -189,6 +251,18 @@ class Endpoint(Out):
     created_at: datetime
     status: CheckStatus | None  # the confirmed status
     in_maintenance: bool
+    headers: Annotated[
+        dict[str, str],
+        Meta(description='Every request header name, each value "***" (values are secrets)'),
+    ]
+    body: str | None
+    body_content_type: str | None  # the type sent with the body (null without a body)
+    follow_redirects: bool
+    verify_tls: bool
+    cert_expiry_days: int | None
+    dns_record_type: DnsRecordType
+    dns_server: str | None
+    dns_expected: str | None
 
 
 class Uptimes(Out):
@@ -303,7 +377,7 @@ class PageUpdate(In):
 
 
 class EndpointCreate(In):
-    __rules__ = TIMEOUT_NOT_ABOVE_INTERVAL
+    __rules__ = {**TIMEOUT_NOT_ABOVE_INTERVAL, **dns_expected_rule(create=True)}
 
     page_id: Id
     name: Name
@@ -318,10 +392,19 @@ class EndpointCreate(In):
     success_threshold: ConfirmCount = 1
     retry_interval: RetryInterval | None = None
     active: bool = True
+    headers: Headers | UnsetType = UNSET
+    body: Body | None = None
+    body_content_type: ContentType | None = None
+    follow_redirects: bool = True
+    verify_tls: bool = True
+    cert_expiry_days: CertExpiryDays | None = 14
+    dns_record_type: DnsRecordType = "A"
+    dns_server: DnsServer | None = None
+    dns_expected: DnsExpected | None = None
 
 
 class EndpointUpdate(In):
-    __rules__ = TIMEOUT_NOT_ABOVE_INTERVAL
+    __rules__ = {**TIMEOUT_NOT_ABOVE_INTERVAL, **dns_expected_rule(create=False)}
 
     page_id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
@@ -336,6 +419,15 @@ class EndpointUpdate(In):
     success_threshold: ConfirmCount | UnsetType = UNSET
     retry_interval: RetryInterval | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
+    headers: Headers | UnsetType = UNSET
+    body: Body | UnsetType | None = UNSET
+    body_content_type: ContentType | UnsetType | None = UNSET
+    follow_redirects: bool | UnsetType = UNSET
+    verify_tls: bool | UnsetType = UNSET
+    cert_expiry_days: CertExpiryDays | UnsetType | None = UNSET
+    dns_record_type: DnsRecordType | UnsetType = UNSET
+    dns_server: DnsServer | UnsetType | None = UNSET
+    dns_expected: DnsExpected | UnsetType | None = UNSET
 
 
 class IncidentCreate(In):
@@ -420,12 +512,19 @@ def check_from_row(row: dict[str, Any], prefix: str = "", endpoint_id: int = 0) 
         response_time_min=row[prefix + "response_time_min"],
         response_time_max=row[prefix + "response_time_max"],
         response_time_avg=row[prefix + "response_time_avg"],
+        cert_expires_at=row[prefix + "cert_expires_at"],
     )
 
 
+MASK = "***"
+
+
 def endpoint_fields(row: dict[str, Any]) -> dict[str, Any]:
-    """The Endpoint fields of a result row, by name."""
-    return {f: row[f] for f in Endpoint.__struct_fields__}
+    """The Endpoint fields of a result row, by name; header values masked."""
+    fields = {f: row[f] for f in Endpoint.__struct_fields__}
+    fields["headers"] = dict.fromkeys(row["headers"], MASK)
+    fields["body_content_type"] = body_content_type(row["body"], row["body_content_type"])
+    return fields
 
 
 def endpoint_from_row(row: dict[str, Any]) -> Endpoint:

@@ -61,7 +61,10 @@ _IN_MAINTENANCE = (
 _ENDPOINT_COLUMNS = (
     "e.id, e.page_id, e.name, e.url, e.method, e.interval, e.timeout, e.expected_status,"
     " e.degraded_threshold_ms, e.keyword, e.failure_threshold, e.success_threshold,"
-    " e.retry_interval, e.active, e.created_at"
+    " e.retry_interval, e.active, e.created_at,"
+    # the probe settings of each kind (migrations/0013)
+    " e.headers, e.body, e.body_content_type, e.follow_redirects, e.verify_tls,"
+    " e.cert_expiry_days, e.dns_record_type, e.dns_server, e.dns_expected"
 )
 
 GET_ENDPOINT = (
@@ -74,11 +77,16 @@ GET_ENDPOINT = (
 INSERT_ENDPOINT = (
     "INSERT INTO endpoints AS e (page_id, name, url, method, interval, timeout,"
     " expected_status, degraded_threshold_ms, keyword, failure_threshold, success_threshold,"
-    " retry_interval, active)"
+    " retry_interval, active,"
+    " headers, body, body_content_type, follow_redirects, verify_tls, cert_expiry_days,"
+    " dns_record_type, dns_server, dns_expected)"
     " VALUES (%(page_id)s::bigint, %(name)s::text, %(url)s::text, %(method)s::text,"
     " %(interval)s::int, %(timeout)s::int, %(expected_status)s::text[],"
     " %(degraded_threshold_ms)s::int, %(keyword)s::text, %(failure_threshold)s::int,"
-    " %(success_threshold)s::int, %(retry_interval)s::int, %(active)s::bool)"
+    " %(success_threshold)s::int, %(retry_interval)s::int, %(active)s::bool,"
+    " %(headers)s::jsonb, %(body)s::text, %(body_content_type)s::text,"
+    " %(follow_redirects)s::bool, %(verify_tls)s::bool, %(cert_expiry_days)s::int,"
+    " %(dns_record_type)s::text, %(dns_server)s::text, %(dns_expected)s::text)"
     " RETURNING " + _ENDPOINT_COLUMNS + ", NULL::text AS status, " + _IN_MAINTENANCE
 )
 
@@ -86,7 +94,10 @@ INSERT_ENDPOINT = (
 # such as endpoints_timeout_range validate the merge).
 _ENDPOINT_PATCHABLE = (
     "page_id, name, url, method, interval, timeout, expected_status, degraded_threshold_ms,"
-    " keyword, failure_threshold, success_threshold, retry_interval, active"
+    " keyword, failure_threshold, success_threshold, retry_interval, active,"
+    # the probe settings of each kind (migrations/0013)
+    " headers, body, body_content_type, follow_redirects, verify_tls, cert_expiry_days,"
+    " dns_record_type, dns_server, dns_expected"
 )
 
 UPDATE_ENDPOINT = (
@@ -117,7 +128,8 @@ _CHECK_COLUMNS = (
     "c.id, c.endpoint_id, c.status, c.response_time, c.status_code, c.error,"
     " c.last_checked_at AS checked_at, c.first_checked_at, c.count,"
     " c.response_time_min, c.response_time_max,"
-    " round(c.response_time_sum::numeric / c.count)::int AS response_time_avg"
+    " round(c.response_time_sum::numeric / c.count)::int AS response_time_avg,"
+    " c.cert_expires_at"
 )
 
 # Runs of one endpoint never overlap, so newest-first by start is newest-first.
@@ -182,6 +194,7 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
        l.count AS l_count, l.response_time_min AS l_response_time_min,
        l.response_time_max AS l_response_time_max,
        round(l.response_time_sum::numeric / l.count)::int AS l_response_time_avg,
+       l.cert_expires_at AS l_cert_expires_at,
        round(100 * coalesce(u.available, 0) / nullif(u.covered, 0), 2) AS uptime_24h
   FROM pages p
   LEFT JOIN endpoints e ON e.page_id = p.id AND e.active

@@ -26,6 +26,15 @@ ENDPOINT_FIELDS = {
     "retryInterval",
     "status",
     "inMaintenance",
+    "headers",
+    "body",
+    "bodyContentType",
+    "followRedirects",
+    "verifyTls",
+    "certExpiryDays",
+    "dnsRecordType",
+    "dnsServer",
+    "dnsExpected",
 }
 CHECK_FIELDS = {
     "id",
@@ -40,6 +49,7 @@ CHECK_FIELDS = {
     "responseTimeMin",
     "responseTimeMax",
     "responseTimeAvg",
+    "certExpiresAt",
 }
 
 

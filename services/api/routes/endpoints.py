@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from psycopg import errors as pg
+from psycopg.types.json import Jsonb
 
 from services.api import queries as q
 from services.api.auth import page_of, scope, strict_body
@@ -27,6 +29,7 @@ from services.api.models import (
 from services.api.params import IdPath
 from shared.channels import is_http_url
 from shared.db import execute, fetch_one, fetch_structs
+from shared.kinds import kind_of
 from shared.settings import Settings
 from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 
@@ -34,6 +37,9 @@ from shared.status import DEFAULT_EXPECTED_STATUS, normalize_expected_status
 # (migrations/0012) above the interval.
 TIMEOUT_RULE = "endpoints_timeout_range"
 RETRY_RULE = "endpoints_retry_interval_range"
+# An endpoint write carries up to 50 headers of 4 KiB and a 64 KiB body: more
+# than the API's 64 KiB for other requests.
+MAX_REQUEST = 1024 * 1024
 EndpointId = IdPath
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many checks (1 to 1,000)")]
 
@@ -73,12 +79,36 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
             raise ApiError(400, str(exc)) from None
     if "keyword" in out:
         out["keyword"] = out["keyword"] or None
+    for name in ("body", "body_content_type"):  # the probe settings (their types checked them)
+        if name in out:
+            out[name] = out[name] or None
     return out
 
 
+_URL_FORMS = {"tcp": "tcp://host:port", "tls": "tls://host:port", "dns": "dns://name"}
+_URL_ERROR = (
+    "url must be an absolute http(s) URL with a host, tcp://host:port, tls://host:port"
+    " or dns://name, got {!r}"
+)
+
+
 def _check_url(url: str) -> None:
-    if not is_http_url(url):
-        raise ApiError(400, f"url must be an absolute http(s) URL with a host, got {url!r}")
+    """The url picks the kind of check; each kind has its form (``tcp://host:port`` ...)."""
+    kind = kind_of(url)
+    if kind == "http":
+        if not is_http_url(url):
+            raise ApiError(400, _URL_ERROR.format(url))
+        return
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port  # .port raises on a port out of range
+    except ValueError:
+        parts, host, port = None, None, None
+    if kind is None or parts is None or not host or any(c.isspace() or ord(c) < 0x20 for c in url):
+        raise ApiError(400, _URL_ERROR.format(url))
+    extra = parts.path not in ("", "/") or parts.query or parts.fragment or parts.username
+    if extra or (kind in ("tcp", "tls") and not port) or (kind == "dns" and port is not None):
+        raise ApiError(400, f"a {kind} check's url must be {_URL_FORMS[kind]}, got {url!r}")
 
 
 def _timeout_above_interval(interval: int, timeout: int) -> ApiError:
@@ -122,6 +152,7 @@ async def history(endpoint_id: EndpointId, pool: Pool, limit: Limit = 100) -> li
     tags=["endpoints"],
     summary="Create an endpoint (checked at once)",
     before_request=strict_body(EndpointCreate),
+    request_max_body_size=MAX_REQUEST,
     **scope("write", 400, 404, 413, page=page_of(body="page_id")),
 )
 async def create_endpoint(
@@ -138,7 +169,9 @@ async def create_endpoint(
         **sent_fields(data),
     }
     values.setdefault("timeout", min(settings.check_timeout, values["interval"]))
-    rows = await execute(pool, q.INSERT_ENDPOINT, validate(values))
+    values = validate(values)
+    values["headers"] = Jsonb(values.get("headers", {}))
+    rows = await execute(pool, q.INSERT_ENDPOINT, values)
     return endpoint_from_row(rows[0])
 
 
@@ -147,6 +180,7 @@ async def create_endpoint(
     tags=["endpoints"],
     summary="Change an endpoint (takes effect from its next check)",
     before_request=strict_body(EndpointUpdate),
+    request_max_body_size=MAX_REQUEST,
     **scope("write", 400, 404, 409, 413, page=ENDPOINT_PAGE),
 )
 async def update_endpoint(
