@@ -85,3 +85,40 @@ def judge(
     if degraded_threshold_ms is not None and response_ms > degraded_threshold_ms:
         return "degraded", f"slow: {response_ms} ms > {degraded_threshold_ms} ms"
     return "up", None
+
+
+DAY = 86400.0
+
+
+def judge_certificate(
+    validity: tuple[float, float], now: float, expiry_days: int | None
+) -> tuple[Status, str | None]:
+    """The certificate rule: ``down`` outside its validity, ``degraded`` when it expires soon.
+
+    ``validity`` is (not before, not after) in epoch seconds; ``expiry_days`` None
+    turns the "expires soon" part off.
+    """
+    not_before, not_after = validity
+    if now >= not_after:
+        return "down", "TLS error: certificate has expired"
+    if now < not_before:
+        return "down", "TLS error: certificate is not yet valid"
+    left = not_after - now
+    if expiry_days is not None and left <= expiry_days * DAY:
+        days = round(left / DAY)
+        if days < 1:
+            return "degraded", "certificate expires today"
+        return "degraded", f"certificate expires in {days} day{'s' if days != 1 else ''}"
+    return "up", None
+
+
+def with_certificate(
+    answer: tuple[Status, str | None], certificate: tuple[Status, str | None]
+) -> tuple[Status, str | None]:
+    """An https:// check: a certificate out of its validity is the verdict, else the worse one.
+
+    On a tie the HTTP answer's own rules speak first.
+    """
+    if certificate[0] == "down" or (answer[0] == "up" and certificate[0] != "up"):
+        return certificate
+    return answer

@@ -30,7 +30,8 @@ from services.checker.db import Link, first_line
 from services.checker.listen import Listener
 from services.checker.metrics import Metrics, MetricsServer, metrics_app
 from services.checker.notify import Notifier
-from services.checker.probe import Claim, Result, new_session, probe
+from services.checker.probe import Claim, Result
+from services.checker.probes import new_session, probe
 from services.checker.record import Writer
 from services.checker.retention import RetentionJob
 from services.checker.stop import sleep
@@ -183,6 +184,7 @@ class Checker:
             m.probe_duration.observe(time.perf_counter() - started)
             m.checks_by[result.status].inc()
             m.set_status(claim, result.status)
+            m.set_certificate(claim, result.cert_expires_at)
             self.writer.add(result)
         except Exception:  # a bug, not a failed probe: keep going, the next slot retries
             logger.exception("probe of endpoint {} failed unexpectedly", claim.endpoint_id)

@@ -31,13 +31,14 @@ STATUS_VALUE = {"up": 1.0, "degraded": 0.5, "down": 0.0}
 
 
 class _Series:
-    """One endpoint's status series: its labels, its gauge child, when it goes stale."""
+    """One endpoint's series: its labels, its gauge children, when they go stale."""
 
-    __slots__ = ("gauge", "labels", "stale_at")
+    __slots__ = ("cert", "gauge", "labels", "stale_at")
 
     def __init__(self, labels: tuple[str, str, str], gauge: Gauge) -> None:
         self.labels = labels
         self.gauge = gauge
+        self.cert: Gauge | None = None  # the certificate's expiry, once one was seen
         self.stale_at = 0.0
 
 
@@ -97,6 +98,12 @@ class Metrics:
             ["endpoint_id", "endpoint", "page"],
             registry=r,
         )
+        self.certificate_expiry = Gauge(
+            "uptimatum_certificate_expiry_timestamp_seconds",
+            "When the certificate last seen by this replica expires (https:// and tls://)",
+            ["endpoint_id", "endpoint", "page"],
+            registry=r,
+        )
         # endpoint id -> (label values, monotonic time after which the series is stale)
         self._status_seen: dict[int, _Series] = {}
 
@@ -111,6 +118,19 @@ class Metrics:
         seen.gauge.set(STATUS_VALUE[status])
         # Stale once two slots pass without this replica probing it (another may be).
         seen.stale_at = time.monotonic() + 2 * claim.interval + 60
+
+    def set_certificate(self, claim: Claim, expires_at: float | None) -> None:
+        """After set_status: the certificate's expiry.
+
+        A probe that saw no certificate (a failed handshake) keeps the last value:
+        an expired certificate stays visible. A changed endpoint drops it (forget).
+        """
+        seen = self._status_seen.get(claim.endpoint_id)
+        if seen is None or expires_at is None:
+            return
+        if seen.cert is None:
+            seen.cert = self.certificate_expiry.labels(*seen.labels)
+        seen.cert.set(expires_at)
 
     def forget(self, endpoint_id: int) -> None:
         """The endpoint changed (or is gone): drop its series until it is probed again."""
@@ -128,6 +148,11 @@ class Metrics:
     def _drop(self, labels: tuple[str, str, str]) -> None:
         with contextlib.suppress(KeyError):
             self.endpoint_status.remove(*labels)
+        self._drop_cert(labels)
+
+    def _drop_cert(self, labels: tuple[str, str, str]) -> None:
+        with contextlib.suppress(KeyError):
+            self.certificate_expiry.remove(*labels)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,30 +1,37 @@
-"""Step 2: ``probe(session, claim) -> Result``. Pure: HTTP only, no database, no metrics."""
+"""Step 2: what every probe takes (a ``Claim``) and returns (a ``Result``), and its error texts.
+
+The probes themselves, one function per kind, are in ``services/checker/probes/``:
+``probe(session, claim)`` picks one by the url's scheme. Pure: network only, no
+database, no metrics.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import socket
 import ssl
 import time
-from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
+from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
 
-from shared.status import judge, parse_expected_status
-
-MAX_BODY = 1024 * 1024  # the keyword rule reads at most 1 MiB of the body
+from shared.kinds import DEFAULT_CERT_EXPIRY_DAYS
 
 
-def _version() -> str:
-    try:
-        return version("uptimatum")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0"
+class Options(msgspec.Struct, frozen=True, gc=False):
+    """The settings of one kind or another (migrations/0010); each probe reads its own."""
 
-
-USER_AGENT = f"Uptimatum/{_version()} (+status checker)"
+    headers: dict[str, str] = {}
+    body: str | None = None
+    body_content_type: str | None = None
+    follow_redirects: bool = True
+    verify_tls: bool = True
+    cert_expiry_days: int | None = DEFAULT_CERT_EXPIRY_DAYS
+    dns_record_type: str = "A"
+    dns_server: str | None = None
+    dns_expected: str | None = None
 
 
 class Claim(msgspec.Struct, frozen=True, gc=False):
@@ -42,6 +49,7 @@ class Claim(msgspec.Struct, frozen=True, gc=False):
     due_at: float  # epoch seconds of the slot
     endpoint_name: str
     page_name: str
+    options: Options = Options()
 
 
 class Result(msgspec.Struct, gc=False):
@@ -53,90 +61,26 @@ class Result(msgspec.Struct, gc=False):
     status_code: int | None
     error: str | None
     interval: int
+    cert_expires_at: float | None = None  # epoch seconds; None without a certificate
 
 
-def new_session() -> aiohttp.ClientSession:
-    """The one session all probes share; its connector opens a new connection per probe.
-
-    force_close: the response time includes connecting and the TLS handshake, and
-    a dead server cannot hide behind a pooled keep-alive connection.
-    """
-    connector = aiohttp.TCPConnector(force_close=True, limit=0, ttl_dns_cache=10)
-    return aiohttp.ClientSession(
-        connector=connector,
-        headers={"User-Agent": USER_AGENT},
-        cookie_jar=aiohttp.DummyCookieJar(),
-        trust_env=False,
-    )
-
-
-@lru_cache(maxsize=256)
-def _timeout(seconds: int) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=seconds)
-
-
-@lru_cache(maxsize=1024)
-def _accepted(rules: tuple[str, ...]) -> list[tuple[int, int]]:
-    return parse_expected_status(rules)
-
-
-async def probe(session: aiohttp.ClientSession, claim: Claim) -> Result:
-    """Request the endpoint once and judge the answer."""
-    checked_at = time.time()
-    started = time.perf_counter()
-    code: int | None = None
-    try:
-        async with session.request(
-            claim.method, claim.url, timeout=_timeout(claim.timeout), allow_redirects=True
-        ) as resp:
-            code = resp.status
-            found = None
-            if claim.keyword is not None:
-                found = await _body_contains(resp, claim.keyword.encode())
-            elapsed = _ms(started)
-    except Exception as exc:  # every failure becomes a short, human error text
-        return Result(
-            claim.endpoint_id,
-            claim.token,
-            "down",
-            checked_at,
-            _ms(started),
-            code,
-            describe_error(exc, claim.timeout),
-            claim.interval,
-        )
-    status, error = judge(
-        status_code=code,
-        accepted=_accepted(claim.expected_status),
-        response_ms=elapsed,
-        degraded_threshold_ms=claim.degraded_threshold_ms,
-        keyword_found=found,
-    )
+def failed(claim: Claim, checked_at: float, started: float, exc: BaseException) -> Result:
+    """The ``down`` result of a probe that raised ``exc``."""
+    error = describe_error(exc, claim.timeout)
     return Result(
-        claim.endpoint_id, claim.token, status, checked_at, elapsed, code, error, claim.interval
+        claim.endpoint_id, claim.token, "down", checked_at, ms(started), None, error, claim.interval
     )
 
 
-def _ms(started: float) -> int:
+def host_port(url: str) -> tuple[str, int]:
+    """``tcp://db.internal:5432`` -> ("db.internal", 5432); the API made sure both are there."""
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or 0
+
+
+def ms(started: float) -> int:
+    """Milliseconds since ``started`` (a ``time.perf_counter()``)."""
     return int((time.perf_counter() - started) * 1000)
-
-
-async def _body_contains(resp: aiohttp.ClientResponse, needle: bytes) -> bool:
-    """Read the body only until the keyword shows up, at most MAX_BODY bytes."""
-    keep = len(needle) - 1
-    tail = b""
-    seen = 0
-    while seen < MAX_BODY:
-        chunk = await resp.content.readany()
-        if not chunk:
-            return False
-        chunk = chunk[: MAX_BODY - seen]
-        seen += len(chunk)
-        window = tail + chunk
-        if needle in window:
-            return True
-        tail = window[-keep:] if keep else b""
-    return False
 
 
 def describe_error(exc: BaseException, timeout: int) -> str:
@@ -146,9 +90,9 @@ def describe_error(exc: BaseException, timeout: int) -> str:
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "DNS lookup failed"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        cert = exc.certificate_error
-        reason = getattr(cert, "verify_message", None) or getattr(cert, "reason", None)
-        return f"TLS error: {reason or 'certificate rejected'}"
+        return tls_verify_error(exc.certificate_error)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return tls_verify_error(exc)
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
         return f"TLS error: {_ssl_reason(exc)}"
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -168,12 +112,35 @@ def describe_error(exc: BaseException, timeout: int) -> str:
         return "response body was cut short"
     if isinstance(exc, aiohttp.ClientResponseError):
         return "invalid HTTP response"
+    if isinstance(exc, socket.gaierror):
+        return "DNS lookup failed"
     if isinstance(exc, aiohttp.ClientOSError | OSError):
         if exc.errno == errno.ECONNRESET:
             return "connection reset"
+        if exc.errno == errno.ECONNREFUSED or _all_refused(exc):
+            return "connection refused"
         reason = _strerror(exc)
         return reason if reason.startswith("connection") else f"connection failed: {reason}"
     return f"request failed ({type(exc).__name__})"
+
+
+def tls_verify_error(exc: BaseException) -> str:
+    """``TLS error: certificate has expired``, ``TLS error: hostname mismatch, ...``."""
+    reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None)
+    if not reason:
+        return "TLS error: certificate rejected"
+    reason = str(reason).rstrip(".")
+    if reason[1:2].islower():  # "Hostname mismatch" -> "hostname mismatch"; "IP" stays
+        reason = reason[:1].lower() + reason[1:]
+    return f"TLS error: {reason}"
+
+
+def _all_refused(exc: OSError) -> bool:
+    """asyncio's error when every address of a name refused (3.11 keeps only the text)."""
+    text = str(exc)
+    return text.startswith("Multiple exceptions") and text.count("[Errno") == text.count(
+        f"[Errno {errno.ECONNREFUSED}]"
+    )
 
 
 def _ssl_reason(exc: BaseException) -> str:

@@ -14,6 +14,9 @@ from __future__ import annotations
 #
 # Token: generation * 2^32 + n. A voided token (endpoint changed, claim handed
 # back) starts a new generation; otherwise the next claim adds one.
+#
+# `options`: the kind-specific probe settings (headers, body, TLS, DNS; issue 11,
+# migrations/0013) as one object, decoded into probe.Options.
 CLAIM_DUE = """
 WITH due AS (
     SELECT s.endpoint_id, s.next_check_at AS due_at,
@@ -42,7 +45,14 @@ WITH due AS (
            e.degraded_threshold_ms, e.keyword, e.interval,
            extract(epoch FROM due.due_at)::float8 AS due_at,
            e.name AS endpoint_name, p.name AS page_name,
-           s.next_check_at
+           s.next_check_at,
+           jsonb_build_object('headers', e.headers, 'body', e.body,
+                              'body_content_type', e.body_content_type,
+                              'follow_redirects', e.follow_redirects,
+                              'verify_tls', e.verify_tls, 'cert_expiry_days', e.cert_expiry_days,
+                              'dns_record_type', e.dns_record_type,
+                              'dns_server', e.dns_server,
+                              'dns_expected', e.dns_expected) AS options
 ), later AS (
     SELECT s.next_check_at
       FROM endpoint_state s
@@ -52,13 +62,15 @@ WITH due AS (
 )
 SELECT c.endpoint_id, c.claim_token AS token, c.url, c.method, c.timeout, c.expected_status,
        c.degraded_threshold_ms, c.keyword, c.interval, c.due_at, c.endpoint_name, c.page_name,
-       NULL::float8 AS next_due, NULL::float8 AS db_now
+       NULL::float8 AS next_due, NULL::float8 AS db_now,
+       c.options
   FROM claimed c
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        extract(epoch FROM least((SELECT min(next_check_at) FROM claimed),
                                 (SELECT next_check_at FROM later)))::float8,
-       extract(epoch FROM clock_timestamp())::float8
+       extract(epoch FROM clock_timestamp())::float8,
+       NULL
 """
 
 # Step 3: one round trip per flush. The state rows are locked in id order (two
@@ -75,14 +87,16 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 # statement: see the CTEs marked "alerting" below (judged, transitions,
 # reminders, new_events, new_deliveries, notified). They are kept apart from
 # the history CTEs so that other changes to this statement rebase cleanly.
+# cert_expires_at (issue 11): the certificate's expiry seen by the run's last
+# check, carried like status_code and error.
 RECORD_RESULTS = """
 WITH r AS (
     SELECT *
       FROM unnest(%(endpoint_ids)s::bigint[], %(tokens)s::bigint[], %(statuses)s::text[],
                   %(checked_at)s::float8[], %(response_ms)s::int[], %(status_codes)s::int[],
-                  %(errors)s::text[], %(intervals)s::int[])
+                  %(errors)s::text[], %(intervals)s::int[], %(cert_expires_at)s::float8[])
            AS r (endpoint_id, token, status, checked_epoch, response_ms, status_code, error,
-                 interval)
+                 interval, cert_epoch)
 ), s AS (
     SELECT st.endpoint_id, st.claim_token, st.status, st.open_check_id, st.last_checked_at,
            st.last_status, st.streak, st.status_since
@@ -93,6 +107,7 @@ WITH r AS (
 ), ok AS (
     SELECT r.endpoint_id, r.status, to_timestamp(r.checked_epoch) AS checked_at,
            r.response_ms, r.status_code, r.error, r.interval, s.open_check_id,
+           to_timestamp(r.cert_epoch) AS cert_expires_at,
            (c.id IS NOT NULL AND c.status = r.status
             AND floor(extract(epoch FROM s.last_checked_at) / %(bucket)s::int)
                 = floor(r.checked_epoch / %(bucket)s::int)) AS extend
@@ -111,16 +126,18 @@ WITH r AS (
            response_time_max = greatest(c.response_time_max, ok.response_ms),
            response_time_sum = c.response_time_sum + ok.response_ms,
            status_code = ok.status_code,
-           error = ok.error
+           error = ok.error,
+           cert_expires_at = ok.cert_expires_at
       FROM ok
      WHERE ok.extend AND c.id = ok.open_check_id
  RETURNING c.id
 ), inserted AS (
     INSERT INTO checks (endpoint_id, status, first_checked_at, last_checked_at, count, interval,
                         response_time, response_time_min, response_time_max, response_time_sum,
-                        status_code, error)
+                        status_code, error, cert_expires_at)
     SELECT endpoint_id, status, checked_at, checked_at, 1, interval,
-           response_ms, response_ms, response_ms, response_ms, status_code, error
+           response_ms, response_ms, response_ms, response_ms, status_code, error,
+           cert_expires_at
       FROM ok
      WHERE NOT ok.extend
  RETURNING id, endpoint_id

@@ -113,6 +113,7 @@ class Writer:
             "status_codes": [r.status_code for r in batch],
             "errors": [r.error for r in batch],
             "intervals": [r.interval for r in batch],
+            "cert_expires_at": [r.cert_expires_at for r in batch],
             "bucket": self._bucket,
         }
         cur = await self._link.execute(queries.RECORD_RESULTS, params, row_factory=dict_row)

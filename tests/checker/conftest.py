@@ -17,12 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import msgspec
 import psycopg
 import pytest
 from aiohttp import web
 
 from services.checker.main import Checker
+from services.checker.probe import Claim, Options
+from services.checker.probes import new_session
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +53,8 @@ class Hit:
     peer_port: int
     method: str
     user_agent: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 @dataclass
@@ -80,6 +85,8 @@ class Target:
                 peer[1] if peer else 0,
                 request.method,
                 request.headers.get("User-Agent", ""),
+                dict(request.headers),
+                await request.read(),
             )
         )
         a = self.answers.get(request.path, Answer())
@@ -112,6 +119,39 @@ async def target() -> AsyncIterator[Target]:
         yield t
     finally:
         await runner.cleanup()
+
+
+# -- probes ------------------------------------------------------------------------
+
+
+def claim(url: str, **kw: Any) -> Claim:
+    """A claim as CLAIM_DUE makes it; ``options`` (headers, TLS, DNS ...) as keywords too."""
+    option_names = set(Options.__struct_fields__)
+    options = Options(**{k: kw.pop(k) for k in list(kw) if k in option_names})
+    base: dict[str, Any] = {
+        "endpoint_id": 1,
+        "token": 1,
+        "url": url,
+        "method": "GET",
+        "timeout": 5,
+        "expected_status": ("200-299",),
+        "degraded_threshold_ms": None,
+        "keyword": None,
+        "interval": 30,
+        "due_at": time.time(),
+        "endpoint_name": "e",
+        "page_name": "p",
+        "options": options,
+    }
+    base.update(kw)
+    return Claim(**base)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    s = new_session()
+    yield s
+    await s.close()
 
 
 @pytest.fixture

@@ -4,37 +4,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
+from services.checker.probes import probe
+from services.checker.probes.http import MAX_BODY, USER_AGENT
 
-from services.checker.probe import MAX_BODY, USER_AGENT, Claim, new_session, probe
-
-from .conftest import Target
-
-
-def claim(url: str, **kw) -> Claim:
-    base = {
-        "endpoint_id": 1,
-        "token": 1,
-        "url": url,
-        "method": "GET",
-        "timeout": 5,
-        "expected_status": ("200-299",),
-        "degraded_threshold_ms": None,
-        "keyword": None,
-        "interval": 30,
-        "due_at": time.time(),
-        "endpoint_name": "e",
-        "page_name": "p",
-    }
-    base.update(kw)
-    return Claim(**base)
-
-
-@pytest.fixture
-async def session():
-    s = new_session()
-    yield s
-    await s.close()
+from .conftest import Target, claim
 
 
 async def test_accepted_status_is_up(session, target: Target):
