@@ -5,6 +5,7 @@ that its CPU is never counted against the checker. It listens on one port on eac
 127.0.0.2 … 127.0.0.(1+addrs): a new connection per probe at 1,000 probes/s leaves
 tens of thousands of sockets in TIME_WAIT, and spreading the destinations keeps the
 client's ephemeral ports from running out. It prints the port on its first line.
+With ``--tls CERT KEY`` it speaks HTTPS (the kinds benchmark).
 
 Probes ask for ``/e/<endpoint id>``; the target records (endpoint id, time the
 connection was accepted). ``GET /_ctl/dump?since=<unix time>`` answers those records
@@ -22,6 +23,7 @@ import array
 import asyncio
 import bisect
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -129,11 +131,13 @@ def bind_all(hosts: list[str]) -> tuple[int, list[socket.socket]]:
     raise SystemExit("checker_target: no port is free on every address")
 
 
-async def serve(count: int) -> None:
+async def serve(count: int, tls: ssl.SSLContext | None = None) -> None:
     log = Log()
     port, socks = bind_all(addresses(count))
     loop = asyncio.get_running_loop()
-    servers = [await loop.create_server(lambda: Probe(log), sock=s, backlog=4096) for s in socks]
+    servers = [
+        await loop.create_server(lambda: Probe(log), sock=s, backlog=4096, ssl=tls) for s in socks
+    ]
     print(port, flush=True)
     await asyncio.gather(*(s.serve_forever() for s in servers))
 
@@ -141,12 +145,17 @@ async def serve(count: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--addrs", type=int, default=8, help="loopback addresses to listen on")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with these")
     args = parser.parse_args(argv)
+    tls = None
+    if args.tls:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(*args.tls)
     try:
         if uvloop is not None:
-            uvloop.run(serve(args.addrs))
+            uvloop.run(serve(args.addrs, tls))
         else:  # pragma: no cover
-            asyncio.run(serve(args.addrs))
+            asyncio.run(serve(args.addrs, tls))
     except KeyboardInterrupt:
         pass
     sys.exit(0)
