@@ -23,8 +23,6 @@ BEGIN
 END;
 $$;
 ALTER TABLE checks DROP COLUMN IF EXISTS cert_expires_at;
-ALTER TABLE endpoints DROP CONSTRAINT IF EXISTS endpoints_dns_expected_address;
-DROP FUNCTION IF EXISTS endpoint_dns_expected_fits(text, text);
 ALTER TABLE endpoints DROP CONSTRAINT IF EXISTS endpoints_url_format;
 ALTER TABLE endpoints ADD CONSTRAINT endpoints_url_format CHECK (
     char_length(url) <= 2048 AND url ~* '^https?://') NOT VALID;  -- keeps tcp/dns/tls rows

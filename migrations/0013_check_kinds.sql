@@ -30,23 +30,6 @@ ALTER TABLE endpoints
     ADD CONSTRAINT endpoints_dns_expected_length CHECK (
         char_length(dns_expected) BETWEEN 1 AND 1024);
 
--- dns_expected of an A or AAAA record is an address of that family. A PATCH sets
--- one field over the row: this checks the merge (the API words the refusal).
-CREATE FUNCTION endpoint_dns_expected_fits(record_type text, expected text) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    IF expected IS NULL OR record_type NOT IN ('A', 'AAAA') THEN
-        RETURN true;
-    END IF;
-    RETURN expected !~ '/'
-       AND family(expected::inet) = CASE record_type WHEN 'A' THEN 4 ELSE 6 END;
-EXCEPTION WHEN invalid_text_representation THEN
-    RETURN false;
-END;
-$$;
-ALTER TABLE endpoints ADD CONSTRAINT endpoints_dns_expected_address CHECK (
-    endpoint_dns_expected_fits(dns_record_type, dns_expected));
-
 ALTER TABLE endpoints DROP CONSTRAINT endpoints_url_format;
 ALTER TABLE endpoints ADD CONSTRAINT endpoints_url_format CHECK (
     char_length(url) <= 2048 AND url ~* '^(https?|tcp|tls|dns)://');

@@ -121,7 +121,7 @@ _FORMATS = {
     "title": _NO_NUL,
     "keyword": _NO_NUL,
     "description": _NO_NUL,
-    "headers[...]": "must be printable ASCII (no CR, LF or other control characters)",
+    "headers": "must be printable ASCII (no CR, LF or other control characters)",
     "headers key": "must be an RFC 7230 token (letters, digits and !#$%&'*+-.^_`|~), and not"
     " Host, Content-Length, Transfer-Encoding or Connection (the checker sends those)",
     "body_content_type": "must not contain control characters",

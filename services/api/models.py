@@ -147,25 +147,6 @@ _DNS_NAME = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}"
 DNS_SERVER_PATTERN = f"^(?:{_DNS_NAME}(?::{_PORT_1})?|\\[{_ipv6()}\\](?::{_PORT_1})?|{_ipv6()})$"
 DnsServer = Annotated[str, Meta(min_length=1, max_length=261, pattern=DNS_SERVER_PATTERN)]
 DnsExpected = Annotated[str, Meta(min_length=1, max_length=1024, pattern=NO_NUL)]
-_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-# dns_expected of an A or AAAA record is an address of that family.
-DNS_EXPECTED_PATTERNS = {"A": rf"^{_OCTET}(?:\.{_OCTET}){{3}}$", "AAAA": f"^{_ipv6()}$"}
-
-
-def dns_expected_rule(*, create: bool) -> dict[str, Any]:
-    """JSON Schema of "dns_expected is an address of dns_record_type" (A, AAAA).
-
-    On a create an absent dns_record_type is A; a PATCH that sends one of the two
-    is checked against the stored other by the database (409).
-    """
-    rules = []
-    for kind, pattern in DNS_EXPECTED_PATTERNS.items():
-        when: dict[str, Any] = {"properties": {"dns_record_type": {"const": kind}}}
-        if not (create and kind == "A"):
-            when["required"] = ["dns_record_type"]
-        then = {"properties": {"dns_expected": {"anyOf": [{"type": "null"}, {"pattern": pattern}]}}}
-        rules.append({"if": when, "then": then})
-    return {"allOf": rules}
 
 
 def not_above(field: str, other: str, values: range) -> dict[str, Any]:
@@ -377,7 +358,7 @@ class PageUpdate(In):
 
 
 class EndpointCreate(In):
-    __rules__ = {**TIMEOUT_NOT_ABOVE_INTERVAL, **dns_expected_rule(create=True)}
+    __rules__ = TIMEOUT_NOT_ABOVE_INTERVAL
 
     page_id: Id
     name: Name
@@ -404,7 +385,7 @@ class EndpointCreate(In):
 
 
 class EndpointUpdate(In):
-    __rules__ = {**TIMEOUT_NOT_ABOVE_INTERVAL, **dns_expected_rule(create=False)}
+    __rules__ = TIMEOUT_NOT_ABOVE_INTERVAL
 
     page_id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET

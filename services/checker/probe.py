@@ -21,7 +21,7 @@ from shared.kinds import DEFAULT_CERT_EXPIRY_DAYS
 
 
 class Options(msgspec.Struct, frozen=True, gc=False):
-    """The settings of one kind or another (migrations/0010); each probe reads its own."""
+    """The settings of one kind or another (migrations/0011); each probe reads its own."""
 
     headers: dict[str, str] = {}
     body: str | None = None
