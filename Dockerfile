@@ -23,8 +23,8 @@ anyio==4.16.0
 apprise==2.3.0
 attrs==26.1.0
 certifi==2026.10.19.post1
-charset-normalizer==3.5.3
 cffi==2.1.1
+charset-normalizer==3.5.3
 click==8.5.1
 cryptography==50.0.2
 dnspython==2.9.2

@@ -12,12 +12,21 @@ import errno
 import socket
 import ssl
 import time
+from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
 
 from shared.kinds import DEFAULT_CERT_EXPIRY_DAYS
+
+
+def _version() -> str:
+    """This package's version, for the User-Agent of probes and webhooks."""
+    try:
+        return version("uptimatum")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0"
 
 
 class Options(msgspec.Struct, frozen=True, gc=False):

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
-from services.checker.probe import Claim, Result, describe_error, ms
+from services.checker.probe import Claim, Result, _version, describe_error, ms
 from services.checker.probes.cert import Validity, peer_validity, tls_context
 from shared.kinds import body_content_type
 from shared.status import judge, judge_certificate, parse_expected_status, with_certificate
 
 MAX_BODY = 1024 * 1024  # the keyword rule reads at most 1 MiB of the body
-
-
-def _version() -> str:
-    try:
-        return version("uptimatum")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0"
 
 
 USER_AGENT = f"Uptimatum/{_version()} (+status checker)"
