@@ -45,7 +45,7 @@ markdown==3.11.3
 markdown-it-py==4.3.0
 markupsafe==3.0.4
 mdurl==0.1.2
-msgspec==0.22.0
+msgspec==0.23.0
 multidict==7.2.1
 multipart==2.0.1
 oauthlib==4.0.1
