@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from services.api import openapi
 from services.api.allow import AllowHeader
 from services.api.audit import audit_middleware
-from services.api.auth import Access
+from services.api.auth import WRITES, Access
 from services.api.cache import FlightCache, TTLCache
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.routes import (
@@ -44,7 +44,6 @@ from shared.settings import Settings, load_settings
 
 MAX_BODY = 64 * 1024
 DRAIN_LIMIT = 16 * 1024 * 1024  # a refused body is read this far so the 413 arrives
-WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 ROUTES = [
     health.health,

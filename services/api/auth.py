@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, LiteralString, cast, get_args
+from typing import Any, LiteralString, cast, get_args
 from urllib.parse import urlsplit
 
 import msgspec
@@ -38,12 +38,12 @@ from psycopg import errors as pg
 
 from services.api import queries as q
 from services.api.errors import ApiError, body_error, errors
+from services.api.models import KeyScope
 from shared.db import execute, fetch_all, fetch_one
 from shared.queries import SESSION_IDLE_HOURS, SESSION_MAX_DAYS
 from shared.settings import Settings
 
-ScopeName = Literal["read", "incidents", "write", "admin"]
-SCOPES: tuple[str, ...] = get_args(ScopeName)
+SCOPES: tuple[str, ...] = get_args(KeyScope)  # lowest first: each one allows the ones before
 RANK = {name: rank for rank, name in enumerate(SCOPES)}
 KEY_PREFIX = "upt_"
 SESSION_COOKIE = "uptimatum_session"
@@ -119,7 +119,7 @@ def page_of(
 
 
 def scope(
-    name: ScopeName, *codes: int, page: PageOf | None = None, target: str | None = None
+    name: KeyScope, *codes: int, page: PageOf | None = None, target: str | None = None
 ) -> dict[str, Any]:
     """The keyword arguments of a route that needs ``name``: guard, OpenAPI, errors.
 
