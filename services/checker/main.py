@@ -34,7 +34,7 @@ from services.checker.probe import Claim, Result
 from services.checker.probes import new_session, probe
 from services.checker.record import Writer
 from services.checker.retention import RetentionJob
-from services.checker.stop import sleep
+from services.checker.stop import cut_short, sleep, sleep_or_wake
 from services.checker.supervise import Supervisor
 from shared.settings import Settings
 
@@ -156,7 +156,7 @@ class Checker:
                 self._starved = True
                 wait = MAX_SLEEP
             if wait > 0:
-                await self._wait_wake(stop, wait)
+                await sleep_or_wake(self._wake, stop, wait)
             if more_due:
                 continue  # a backlog: claim again as soon as slots are free
             # Otherwise claim at most every ~MIN_GAP: batches the claims of a busy
@@ -210,17 +210,8 @@ class Checker:
 
     async def _shutdown(self) -> None:
         """Stop claiming; finish or abandon probes; flush; hand back what is unfinished."""
-        in_flight = dict(self._in_flight)
-        if in_flight:
-            grace = min(SHUTDOWN_GRACE, min(c.timeout for c in in_flight.values()))
-            _done, pending = await asyncio.wait(in_flight, timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            unfinished = [in_flight[t] for t in pending]
-        else:
-            unfinished = []
-        unfinished += self._unstarted
+        grace = min([SHUTDOWN_GRACE, *(c.timeout for c in self._in_flight.values())])
+        unfinished = await cut_short(self._in_flight, grace) + self._unstarted
         self.writer.wake()
         # The writer flushes what it has; the delivery loop hands back its attempts.
         await self.supervisor.stop(finish=["writer", "notify"])
@@ -260,14 +251,6 @@ class Checker:
 
     def _scheduling(self) -> bool:
         return time.monotonic() - self._heartbeat < HEARTBEAT_STALE
-
-    async def _wait_wake(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
 
     def _db_failed(self, exc: BaseException) -> None:
         if self._db_failing_since is None:

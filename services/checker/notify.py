@@ -37,7 +37,7 @@ from services.checker import notify_apprise, notify_webhook, queries
 from services.checker.db import Link, first_line
 from services.checker.metrics import Metrics
 from services.checker.notify_message import Job, body, encode, payload, title
-from services.checker.stop import sleep
+from services.checker.stop import cut_short, sleep, sleep_or_wake
 from shared.settings import Settings
 
 ATTEMPT_TIMEOUT = 10.0  # seconds per attempt
@@ -129,7 +129,7 @@ class Notifier:
                     await sleep(stop, backoff)
                     continue
                 if wait > 0:
-                    await self._wait(stop, wait)
+                    await sleep_or_wake(self._wake, stop, wait)
                 if self._done and not stop.is_set():
                     await sleep(stop, MIN_GAP)  # let more attempts finish: one ack for all
         finally:
@@ -243,24 +243,9 @@ class Notifier:
         self.metrics.round_trips.inc()
         return await self._link.execute(query, params)
 
-    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-
     async def _shutdown(self) -> None:
         """Let running attempts finish for a moment; acknowledge; hand the rest back."""
-        in_flight = dict(self._in_flight)
-        unfinished: list[Job] = []
-        if in_flight:
-            _done, pending = await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            unfinished = [in_flight[t] for t in pending]
+        unfinished = await cut_short(self._in_flight, SHUTDOWN_GRACE)
         try:
             await self._acknowledge()
             if unfinished:
