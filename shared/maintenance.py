@@ -22,6 +22,7 @@ from typing import Any, LiteralString, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
+from psycopg.rows import dict_row
 
 from shared import queries as q
 
@@ -164,8 +165,8 @@ async def extend_due(conn: Connection, *, now: datetime | None = None, batch: in
     extended, after = 0, 0
     while True:
         cur = await conn.execute(q.MAINTENANCES_TO_EXTEND, {"after_id": after, "batch": batch})
-        names = [column.name for column in cur.description]
-        rows = [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
+        cur.row_factory = dict_row  # by name, from a Link or a plain connection alike
+        rows = await cur.fetchall()
         for m in rows:
             after = m["id"]
             try:

@@ -32,6 +32,7 @@ import msgspec
 import psycopg
 from loguru import logger
 from prometheus_client import Counter, Gauge, Histogram
+from psycopg.rows import AsyncRowFactory, dict_row
 
 from services.checker import notify_apprise, notify_webhook, queries
 from services.checker.db import Link, first_line
@@ -48,12 +49,6 @@ MIN_GAP = 0.05  # between rounds while attempts finish: batches the acknowledgem
 SHUTDOWN_GRACE = 2.0  # seconds running attempts get to finish on SIGTERM
 MAX_BACKOFF = 5.0
 _LATENCY = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400)
-
-
-async def _rows(cur: psycopg.AsyncCursor[Any]) -> list[dict[str, Any]]:
-    """The cursor's rows as dicts, by column name."""
-    names = [c.name for c in cur.description or ()]
-    return [dict(zip(names, values, strict=True)) for values in await cur.fetchall()]
 
 
 class NotifyMetrics:
@@ -143,11 +138,13 @@ class Notifier:
         if free <= 0:
             return TICK
         cur = await self._execute(
-            queries.CLAIM_DELIVERIES, {"limit": free, "lease": LEASE, "claimer": self.claimer}
+            queries.CLAIM_DELIVERIES,
+            {"limit": free, "lease": LEASE, "claimer": self.claimer},
+            row_factory=dict_row,
         )
         next_due = None
         claimed = 0
-        for row in await _rows(cur):
+        for row in await cur.fetchall():
             if row["delivery_id"] is None:
                 next_due = row["next_due"]
                 self.metrics.pending.set(row["pending"] or 0)
@@ -196,8 +193,8 @@ class Notifier:
             "give_up": self.settings.notify_give_up_seconds,
         }
         try:
-            cur = await self._execute(queries.ACK_DELIVERIES, params)
-            rows = {r["id"]: r for r in await _rows(cur)}
+            cur = await self._execute(queries.ACK_DELIVERIES, params, row_factory=dict_row)
+            rows = {r["id"]: r for r in await cur.fetchall()}
         except psycopg.OperationalError:
             self._done[:0] = done  # kept for the next round
             raise
@@ -239,9 +236,11 @@ class Notifier:
 
     # -- helpers ---------------------------------------------------------------------
 
-    async def _execute(self, query: Any, params: dict[str, Any]) -> psycopg.AsyncCursor[Any]:
+    async def _execute(
+        self, query: Any, params: dict[str, Any], *, row_factory: AsyncRowFactory[Any] | None = None
+    ) -> psycopg.AsyncCursor[Any]:
         self.metrics.round_trips.inc()
-        return await self._link.execute(query, params)
+        return await self._link.execute(query, params, row_factory=row_factory)
 
     async def _shutdown(self) -> None:
         """Let running attempts finish for a moment; acknowledge; hand the rest back."""

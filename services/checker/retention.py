@@ -25,6 +25,7 @@ from typing import Any, LiteralString, Protocol
 
 import psycopg
 from loguru import logger
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from services.checker import queries
@@ -89,17 +90,19 @@ async def roll_up(link: Executor, *, batch: int = ROLLUP_BATCH) -> int:
     after, written = 0, 0
     while True:
         cur = await link.execute(queries.ROLLUP_DAYS, {"after_id": after, "batch": batch})
+        cur.row_factory = dict_row
         row = await cur.fetchone()
-        if row is None or row[0] is None:
+        if row is None or row["last_id"] is None:
             return written
-        after, written = row[0], written + row[1]
+        after, written = row["last_id"], written + row["written"]
         await asyncio.sleep(PAUSE)
 
 
 async def _try_lock(link: Executor) -> bool:
     cur = await link.execute(queries.RETENTION_TRY_LOCK, {"key": RETENTION_LOCK})
+    cur.row_factory = dict_row
     row = await cur.fetchone()
-    return bool(row and row[0])
+    return bool(row and row["locked"])
 
 
 async def run_retention(
