@@ -2,16 +2,19 @@
 
 Helpers every benchmark may use: a fresh migrated database on the server named by
 ``TEST_DATABASE_URL`` / ``DATABASE_URL`` (else one embedded PostgreSQL started once
-per run in a temporary directory), a free loopback port, and the CPU time of a
-process tree.
+per run in a temporary directory), a free loopback port, the CPU time of a
+process tree, and the code before a change (``code_before``) to run beside this one.
 """
 
 from __future__ import annotations
 
 import atexit
+import io
 import os
 import shutil
 import socket
+import subprocess
+import tarfile
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from shared.migrate import migrate
 
+ROOT = Path(__file__).resolve().parents[2]
 _embedded: str | None = None
 
 
@@ -103,3 +107,28 @@ def cpu_seconds(pid: int, *, tree: bool = True) -> float:
         if fields:
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
+
+
+def code_before(added: str, dest: Path) -> str | None:
+    """``services/`` and ``shared/`` of the commit before the one that added ``added``.
+
+    Extracted (``git archive``) into ``dest``; returns that revision, or None without
+    git or without the history.
+    """
+    try:
+        commits = subprocess.run(
+            ["git", "log", "--diff-filter=A", "--format=%H", "--", added],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        if not commits:
+            return None
+        base = commits[-1] + "~1"
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", base, "services", "shared"],
+            cwd=ROOT, capture_output=True, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return base

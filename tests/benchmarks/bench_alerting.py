@@ -43,13 +43,12 @@ from psycopg.conninfo import conninfo_to_dict
 from tests.benchmarks import bench_database, server_conninfo
 from tests.benchmarks.bench_checker import (
     ADDRESSES,
-    REPO,
     BackendCpu,
     Target,
     cpu_of,
     fmt,
-    python_env,
     quantile,
+    serving,
     start_checker,
     stop,
     target_server,
@@ -133,18 +132,8 @@ class Receiver:
 
 @contextmanager
 def receiver_server() -> Iterator[Receiver]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.alert_receiver"],
-        cwd=REPO,
-        env=python_env(),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield Receiver(proc, int(proc.stdout.readline()))
-    finally:
-        stop(proc)
+    with serving("alert_receiver") as (proc, port):
+        yield Receiver(proc, port)
 
 
 def target_ctl(target: Target, what: str) -> None:

@@ -285,9 +285,11 @@ class Target:
 
 
 @contextmanager
-def target_server() -> Iterator[Target]:
+def serving(module: str, *args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``python -m tests.benchmarks.<module> args`` for the block: the process, and the
+    port it prints first; stopped afterwards."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.checker_target", "--addrs", str(ADDRESSES)],
+        [sys.executable, "-m", f"tests.benchmarks.{module}", *args],
         cwd=REPO,
         env=python_env(),
         stdout=subprocess.PIPE,
@@ -295,10 +297,17 @@ def target_server() -> Iterator[Target]:
     )
     try:
         assert proc.stdout is not None
-        port = int(proc.stdout.readline())
-        yield Target(proc, port)
+        yield proc, int(proc.stdout.readline())
     finally:
         stop(proc)
+
+
+@contextmanager
+def target_server(tls: tuple[str, str] | None = None) -> Iterator[Target]:
+    """checker_target.py; over HTTPS with ``tls``: (certificate chain, key) files."""
+    args = ["--addrs", str(ADDRESSES), *(("--tls", *tls) if tls else ())]
+    with serving("checker_target", *args) as (proc, port):
+        yield Target(proc, port)
 
 
 @dataclass
@@ -317,12 +326,20 @@ class Checker:
         return False
 
 
-def start_checker(db: str, logfile: IO[bytes]) -> Checker:
+def start_checker(db: str, logfile: IO[bytes], code: Path = REPO, **env: str) -> Checker:
+    """`uptimatum checker` on a free metrics port, once healthy.
+
+    ``code``: another checkout of ``services`` and ``shared`` to run instead of
+    these (bench_kinds runs the code before a change beside it).
+    """
     port = free_port()
+    child = python_env(DATABASE_URL=db, METRICS_PORT=str(port), HOST="127.0.0.1", **env)
+    if code != REPO:
+        child["PYTHONPATH"] = os.pathsep.join([str(code), child["PYTHONPATH"]])
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "checker"],
-        cwd=REPO,
-        env=python_env(DATABASE_URL=db, METRICS_PORT=str(port), HOST="127.0.0.1"),
+        cwd=code,
+        env=child,
         stdout=logfile,
         stderr=subprocess.STDOUT,
     )

@@ -28,31 +28,28 @@ stays on loopback.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from tests.benchmarks import bench_database, cpu_seconds, free_port, server_conninfo
+from tests.benchmarks import bench_database, code_before, cpu_seconds, server_conninfo
 from tests.benchmarks.bench_checker import (
     ADDRESSES,
     BackendCpu,
-    Checker,
     delta,
     fmt,
-    python_env,
     ratio,
     scrape,
+    start_checker,
     stop,
+    target_server,
 )
 from tests.benchmarks.checker_target import addresses
 
@@ -119,23 +116,6 @@ class Phase:
         return self.cpu_ms + self.pg_ms
 
 
-@contextmanager
-def target(tls: tuple[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
-    args = [sys.executable, "-m", "tests.benchmarks.checker_target", "--addrs", str(ADDRESSES)]
-    if tls:
-        args += ["--tls", *tls]
-    proc = subprocess.Popen(args, cwd=REPO, env=python_env(), stdout=subprocess.PIPE, text=True)
-    try:
-        yield proc
-    finally:
-        stop(proc)
-
-
-def port_of(proc: subprocess.Popen[str]) -> int:
-    assert proc.stdout is not None
-    return int(proc.stdout.readline())
-
-
 def test_ca(directory: Path) -> tuple[str, str, str]:
     """A trustme CA and a leaf for the target's addresses: (ca, cert chain, key) files."""
     import trustme
@@ -147,56 +127,6 @@ def test_ca(directory: Path) -> tuple[str, str, str]:
     Path(paths[1]).write_bytes(b"".join(pem.bytes() for pem in leaf.cert_chain_pems))
     leaf.private_key_pem.write_to_path(paths[2])
     return paths[0], paths[1], paths[2]
-
-
-def baseline_checkout(directory: Path) -> Path | None:
-    """The services/ and shared/ of the commit before the probes package, or None."""
-    try:
-        added = subprocess.run(
-            [
-                *("git", "log", "--diff-filter=A", "--format=%H", "--"),
-                "services/checker/probes/__init__.py",
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-        if not added:
-            return None
-        archive = directory / "baseline.tar"
-        subprocess.run(
-            ["git", "archive", "-o", str(archive), f"{added[-1]}^", "services", "shared"],
-            cwd=REPO,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    out = directory / "baseline"
-    with tarfile.open(archive) as tar:
-        tar.extractall(out, filter="data")
-    return out
-
-
-def start_checker(db: str, code: Path, logfile: IO[bytes], **env: str) -> Checker:
-    port = free_port()
-    child = python_env(DATABASE_URL=db, METRICS_PORT=str(port), HOST="127.0.0.1", **env)
-    child["PYTHONPATH"] = os.pathsep.join([str(code), child.get("PYTHONPATH", "")])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "checker"],
-        cwd=code,
-        env=child,
-        stdout=logfile,
-        stderr=subprocess.STDOUT,
-    )
-    checker = Checker(proc, port)
-    deadline = time.monotonic() + 30
-    while not checker.healthy():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError(f"the checker did not come up (log: {logfile.name})")
-        time.sleep(0.2)
-    return checker
 
 
 def seed(db: str, plan: Plan, scheme: str, port: int) -> None:
@@ -229,7 +159,7 @@ def run_phase(phase: Phase, plan: Plan, port: int, logs: Path, **env: str) -> Ph
             psycopg.connect(server_conninfo(), autocommit=True) as admin,
             open(logs / f"checker-{len(list(logs.glob('checker-*')))}.log", "wb") as out,
         ):
-            checker = start_checker(db, phase.code, out, **env)
+            checker = start_checker(db, out, phase.code, **env)
             try:
                 log(f"{phase.name}: {plan.endpoints:,} endpoints; warming up {plan.warmup:.0f} s")
                 time.sleep(plan.warmup)
@@ -313,9 +243,10 @@ def main() -> int:
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-kinds-")))
         ca, chain, key = test_ca(tmp)
-        http_port = port_of(stack.enter_context(target()))
-        https_port = port_of(stack.enter_context(target((chain, key))))
-        baseline = baseline_checkout(tmp)
+        http_port = stack.enter_context(target_server()).port
+        https_port = stack.enter_context(target_server((chain, key))).port
+        before = tmp / "baseline"  # the commit before the probes package
+        baseline = before if code_before("services/checker/probes/__init__.py", before) else None
         log(f"targets: http :{http_port}, https :{https_port}; logs in {tmp}")
         log(f"baseline (https:// before the rule): {baseline or 'not found'}")
         tls_env: dict[str, Any] = {"SSL_CERT_FILE": ca}

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,11 +29,10 @@ import psycopg
 from services.api import queries as q
 from services.checker.retention import roll_up
 from shared.maintenance import expand
-from tests.benchmarks import bench_database
+from tests.benchmarks import bench_database, code_before
 from tests.benchmarks.bench_api import Figures, api_server, hammer, percentile, statement_count
 from tests.benchmarks.seed import seed_page
 
-ROOT = Path(__file__).resolve().parents[2]
 TODAY, STORY = "today", "story"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -115,30 +112,6 @@ async def _roll_up(conninfo: str) -> int:
         return await roll_up(conn)
 
 
-def baseline_tree(dest: Path) -> str | None:
-    """The code before issue 9 into ``dest``; its commit, or None without git."""
-    try:
-        added = subprocess.run(
-            ["git", "log", "--diff-filter=A", "--format=%H", "--",
-             "migrations/0007_incident_updates.sql"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout.split()  # fmt: skip
-        if not added:
-            return None
-        base = added[-1] + "~1"
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", base, "services", "shared"],
-            cwd=ROOT, capture_output=True, check=True,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    tar_path = dest / "base.tar"
-    tar_path.write_bytes(archive)
-    with tarfile.open(tar_path) as tar:
-        tar.extractall(dest, filter="data")
-    return base
-
-
 async def run(targets: dict[str, str]) -> dict[str, tuple[Figures, list[float], float]]:
     results = {name: (Figures(route=name), [], 0.0) for name in targets}
     connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
@@ -203,7 +176,7 @@ def main() -> int:
         seed_page(url, TODAY, endpoints=100, days=90)
         seed_page(url, STORY, endpoints=100, days=90)
         seed_story(url)
-        base = baseline_tree(Path(tmp))
+        base = code_before("migrations/0007_incident_updates.sql", Path(tmp))  # issue 9
         old_code = Path(tmp) if base else None
         with api_server(url, code=old_code) as (old, _), api_server(url) as (new, _):
             targets = {
