@@ -42,6 +42,9 @@ from psycopg.conninfo import conninfo_to_dict
 from tests.benchmarks import bench_database, code_before, cpu_seconds, server_conninfo
 from tests.benchmarks.bench_checker import (
     ADDRESSES,
+    CHECK_TIMEOUT,
+    REPO,
+    SPREAD_DUE,
     BackendCpu,
     delta,
     fmt,
@@ -52,9 +55,6 @@ from tests.benchmarks.bench_checker import (
     target_server,
 )
 from tests.benchmarks.checker_target import addresses
-
-REPO = Path(__file__).resolve().parents[2]
-CHECK_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,6 @@ SELECT g, %(page_id)s::bigint, 'bench ' || g,
            || CASE WHEN %(scheme)s::text = 'tcp' THEN '' ELSE '/e/' || g END,
        %(interval)s::int, %(timeout)s::int
   FROM generate_series(1, %(count)s::int) AS g
-"""
-SPREAD_DUE = """
-UPDATE endpoint_state
-   SET next_check_at = now() + random() * %(interval)s::int * interval '1 second'
 """
 
 
