@@ -526,7 +526,7 @@ def incident_from_row(row: dict[str, Any]) -> Incident:
 
 ChannelType = Literal["webhook", "apprise"]
 DeliveryState = Literal["pending", "delivered", "failed"]
-NotifyOn = Literal["down", "degraded", "up", "reminder"]
+NotifyOn = Literal["down", "degraded", "up", "reminder", "maintenance"]
 Secret = Annotated[str, Meta(min_length=1, max_length=1024, pattern=NO_NUL)]
 # A webhook's http(s) URL or an Apprise URL (slack://…): checked by shared/channels.py.
 ChannelUrl = Annotated[str, Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
@@ -629,6 +629,10 @@ class Event(Out):
     status_code: int | None
     response_time: int | None
     error: str | None
+    # recorded inside a maintenance window: nobody was told (issue 9)
+    suppressed: bool
+    # maintenance.started / maintenance.ended: the window (null once deleted)
+    maintenance_id: int | None
 
 
 class Delivery(Out):

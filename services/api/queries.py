@@ -642,7 +642,7 @@ DELETE_ALERT_RULE = "DELETE FROM alert_rules WHERE id = %(id)s::bigint RETURNING
 # Public: the status changes (channel tests are private and not listed).
 LIST_EVENTS = (
     "SELECT id, type, page_id, endpoint_id, from_status, to_status, occurred_at, status_code,"
-    " response_time, error FROM events"
+    " response_time, error, suppressed, maintenance_id FROM events"
     " WHERE type <> 'test'"
     " AND (%(page_id)s::bigint IS NULL OR page_id = %(page_id)s::bigint)"
     " AND (%(endpoint_id)s::bigint IS NULL OR endpoint_id = %(endpoint_id)s::bigint)"

@@ -37,6 +37,7 @@ from psycopg.rows import AsyncRowFactory, dict_row
 from services.checker import notify_apprise, notify_webhook, queries
 from services.checker.db import Link, first_line
 from services.checker.metrics import Metrics
+from services.checker.notify_maintenance import MaintenanceWatch
 from services.checker.notify_message import Job, body, encode, payload, title
 from services.checker.stop import cut_short, sleep, sleep_or_wake
 from shared.settings import Settings
@@ -95,6 +96,7 @@ class Notifier:
         self._session: aiohttp.ClientSession | None = None
         self._failing_since: float | None = None
         self.heartbeat = time.monotonic()
+        self.maintenance = MaintenanceWatch()
 
     def wake(self) -> None:
         """A NOTIFY on ``deliveries`` (or the LISTEN connection came back)."""
@@ -110,7 +112,8 @@ class Notifier:
                 self._wake.clear()
                 try:
                     await self._acknowledge()
-                    wait = await self._claim()
+                    await self._watch_maintenance()
+                    wait = min(await self._claim(), self.maintenance.wait())
                     self._db_ok()
                     backoff = 0.0
                 except psycopg.OperationalError as exc:
@@ -156,6 +159,22 @@ class Notifier:
         if next_due is None:
             return TICK
         return max(min(TICK, next_due - time.time() + random.uniform(0, 0.05)), 0.0)
+
+    async def _watch_maintenance(self) -> None:
+        """The maintenance pass when it is due (notify_maintenance.py).
+
+        A statement the database refuses for another reason than the connection
+        is logged and tried again a TICK later: it never stops the deliveries.
+        """
+        if self.maintenance.wait() > 0:
+            return
+        try:
+            await self.maintenance.run(self._execute)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            self.maintenance.postpone()
+            logger.error("maintenance pass: {}", first_line(exc))
 
     def _start(self, job: Job) -> None:
         task = asyncio.create_task(self._attempt(job), name=f"delivery-{job.delivery_id}")

@@ -40,6 +40,11 @@ class Job(msgspec.Struct, frozen=True, gc=False):
     endpoint_id: int | None
     endpoint_name: str | None
     endpoint_url: str | None
+    # maintenance.started / maintenance.ended: the window and its occurrence (epoch seconds)
+    maintenance_id: int | None = None
+    maintenance_title: str | None = None
+    window_starts_at: float | None = None
+    window_ends_at: float | None = None
 
     def __repr__(self) -> str:  # a Job in a traceback or a log line never shows the secrets
         return f"Job(delivery={self.delivery_id}, event={self.event_id}, type={self.type})"
@@ -49,10 +54,26 @@ def occurred(job: Job) -> datetime:
     return datetime.fromtimestamp(job.occurred_at, UTC)
 
 
+def _at(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _minute(epoch: float | None) -> str:
+    when = _at(epoch)
+    return "?" if when is None else when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def is_maintenance(job: Job) -> bool:
+    return job.type.startswith("maintenance.")
+
+
 def title(job: Job) -> str:
     """``[Uptimatum] api.example.com is DOWN``."""
     if job.type == "test":
         return f"[Uptimatum] Test notification to {job.channel_name}"
+    if is_maintenance(job):
+        what = "started" if job.type == "maintenance.started" else "ended"
+        return f"[Uptimatum] Maintenance {what}: {job.maintenance_title or 'a window'}"
     word = _WORD.get(job.to_status or "", "?")
     if job.type == "endpoint.reminder":
         return f"[Uptimatum] {job.endpoint_name} is still {word}"
@@ -64,6 +85,10 @@ def text(job: Job) -> str:
     if job.type == "test":
         return f"Test notification from Uptimatum to the channel {job.channel_name}: it works."
     line = f"{title(job).removeprefix('[Uptimatum] ')} ({job.page_name})"
+    if job.type == "maintenance.started":
+        return f"{line}, until {_minute(job.window_ends_at)}"
+    if job.type == "maintenance.ended":
+        return f"{line}, in progress since {_minute(job.window_starts_at)}"
     if job.type == "endpoint.up":
         line += f", was {job.from_status}"
     elif job.error:
@@ -99,13 +124,16 @@ def payload(job: Job, settings: Settings) -> dict[str, Any]:
         doc["page"] = None
         doc["channel"] = {"id": job.channel_id, "name": job.channel_name, "type": job.channel_type}
         doc["check"] = None
-    else:
-        doc["page"] = {
-            "id": job.page_id,
-            "slug": job.page_slug,
-            "name": job.page_name,
-            "url": settings.page_url(job.page_slug) if job.page_slug else None,
+    elif is_maintenance(job):
+        doc["page"] = _page(job, settings)
+        doc["maintenance"] = {
+            "id": job.maintenance_id,
+            "title": job.maintenance_title,
+            "startsAt": _at(job.window_starts_at),
+            "endsAt": _at(job.window_ends_at),
         }
+    else:
+        doc["page"] = _page(job, settings)
         doc["endpoint"] = {
             "id": job.endpoint_id,
             "name": job.endpoint_name,
@@ -121,6 +149,15 @@ def payload(job: Job, settings: Settings) -> dict[str, Any]:
         }
     doc["text"] = text(job)
     return doc
+
+
+def _page(job: Job, settings: Settings) -> dict[str, Any]:
+    return {
+        "id": job.page_id,
+        "slug": job.page_slug,
+        "name": job.page_name,
+        "url": settings.page_url(job.page_slug) if job.page_slug else None,
+    }
 
 
 def encode(doc: dict[str, Any]) -> bytes:

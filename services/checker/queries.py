@@ -147,23 +147,35 @@ WITH r AS (
 -- the streak reaches failure_threshold (a worse status: up < degraded < down) or
 -- success_threshold (a better one). The first result of an endpoint is
 -- confirmed at once. `was` is the confirmed status before this result.
+-- Maintenance (migrations/0014): `quiet` when the confirmed status changes at a
+-- moment inside a window affecting the endpoint (looked up only then): the
+-- event is recorded suppressed, and told_status keeps what subscribers knew.
 judged AS (
     SELECT ok.endpoint_id, ok.status, ok.checked_at, ok.response_ms, ok.status_code, ok.error,
            e.page_id, e.retry_interval, e.timeout, s.status AS was, s.last_checked_at AS prev_at,
            s.status_since, r.token = s.claim_token AS current_claim, k.streak, ok.interval,
-           s.last_status IS DISTINCT FROM s.status AS retrying,
-           CASE WHEN s.status IS NULL OR ok.status = s.status THEN ok.status
-                WHEN k.streak >= CASE WHEN array_position('{up,degraded,down}'::text[], ok.status)
-                                           > array_position('{up,degraded,down}'::text[], s.status)
-                                      THEN e.failure_threshold ELSE e.success_threshold END
-                THEN ok.status
-                ELSE s.status END AS confirmed
+           s.last_status IS DISTINCT FROM s.status AS retrying, c.confirmed, q.quiet
       FROM ok
       JOIN s ON s.endpoint_id = ok.endpoint_id
       JOIN r ON r.endpoint_id = ok.endpoint_id
       JOIN endpoints e ON e.id = ok.endpoint_id
      CROSS JOIN LATERAL (SELECT CASE WHEN ok.status = s.last_status THEN s.streak + 1 ELSE 1 END
                                 AS streak) k
+     CROSS JOIN LATERAL (
+        SELECT CASE WHEN s.status IS NULL OR ok.status = s.status THEN ok.status
+                    WHEN k.streak >= CASE WHEN array_position('{up,degraded,down}'::text[],
+                                                              ok.status)
+                                               > array_position('{up,degraded,down}'::text[],
+                                                                s.status)
+                                          THEN e.failure_threshold ELSE e.success_threshold END
+                    THEN ok.status
+                    ELSE s.status END AS confirmed) c
+     CROSS JOIN LATERAL (
+        SELECT CASE WHEN c.confirmed IS DISTINCT FROM s.status
+                    THEN EXISTS (SELECT 1 FROM maintenance_spans(
+                                     ok.endpoint_id, e.page_id, ok.checked_at,
+                                     ok.checked_at + interval '1 microsecond'))
+                    ELSE false END AS quiet) q
 ), state AS (
     UPDATE endpoint_state st
        SET status = j.confirmed,
@@ -171,6 +183,8 @@ judged AS (
            streak = j.streak,
            status_since = CASE WHEN j.confirmed IS DISTINCT FROM j.was THEN j.checked_at
                                ELSE st.status_since END,
+           told_status = CASE WHEN j.confirmed IS DISTINCT FROM j.was AND NOT j.quiet
+                              THEN j.confirmed ELSE st.told_status END,
            -- alerting: while the latest result disagrees with the confirmed
            -- status, the next probe comes retry_interval after this one; once
            -- they agree again, an interval after it (the claim was a retry's).
@@ -198,9 +212,14 @@ transitions AS (
 ),
 -- alerting: while confirmed down, a reminder for each rule with a
 -- reminder_interval each time a multiple of it since status_since is crossed
--- between the previous result and this one (once: the state row is locked).
+-- between the previous result and this one (once: the state row is locked);
+-- inside a maintenance window, suppressed.
 reminders AS (
-    SELECT j.*, ar.id AS rule_id
+    SELECT j.endpoint_id, j.page_id, j.checked_at, j.status_code, j.response_ms, j.error,
+           ar.id AS rule_id,
+           EXISTS (SELECT 1 FROM maintenance_spans(j.endpoint_id, j.page_id, j.checked_at,
+                                                   j.checked_at + interval '1 microsecond'))
+               AS quiet
       FROM judged j
      CROSS JOIN LATERAL (
         SELECT a.id, a.reminder_interval FROM alert_rules a
@@ -215,32 +234,25 @@ reminders AS (
            > floor(extract(epoch FROM j.prev_at - j.status_since) / ar.reminder_interval)
 ), new_events AS (
     INSERT INTO events (type, page_id, endpoint_id, rule_id, from_status, to_status, occurred_at,
-                        status_code, response_time, error)
+                        status_code, response_time, error, suppressed)
     SELECT 'endpoint.' || t.confirmed, t.page_id, t.endpoint_id, NULL::bigint, t.was, t.confirmed,
-           t.checked_at, t.status_code, t.response_ms, t.error
+           t.checked_at, t.status_code, t.response_ms, t.error, t.quiet
       FROM transitions t
     UNION ALL
     SELECT 'endpoint.reminder', m.page_id, m.endpoint_id, m.rule_id, 'down', 'down', m.checked_at,
-           m.status_code, m.response_ms, m.error
+           m.status_code, m.response_ms, m.error, m.quiet
       FROM reminders m
- RETURNING id, page_id, endpoint_id, rule_id, to_status
+ RETURNING id, page_id, endpoint_id, rule_id, to_status, suppressed
 ),
--- alerting: each event x the active channels of the rules that want it (a
--- reminder: its rule's channel only) is a delivery, due now.
+-- alerting: each event x the active channels of the rules that want it
+-- (alert_channels, migrations/0014; a reminder: its rule's channel only) is a
+-- delivery, due now; a suppressed event is none.
 new_deliveries AS (
     INSERT INTO deliveries (event_id, channel_id)
     SELECT DISTINCT ev.id, w.channel_id
       FROM new_events ev
-     CROSS JOIN LATERAL (
-        SELECT a.channel_id FROM alert_rules a
-         WHERE ev.rule_id IS NULL AND a.endpoint_id = ev.endpoint_id
-           AND ev.to_status = ANY (a.notify_on)
-        UNION ALL
-        SELECT a.channel_id FROM alert_rules a
-         WHERE ev.rule_id IS NULL AND a.page_id = ev.page_id AND ev.to_status = ANY (a.notify_on)
-        UNION ALL
-        SELECT a.channel_id FROM alert_rules a WHERE a.id = ev.rule_id) w
-      JOIN channels ch ON ch.id = w.channel_id AND ch.active
+     CROSS JOIN LATERAL alert_channels(ev.page_id, ev.endpoint_id, ev.rule_id, ev.to_status) w
+     WHERE NOT ev.suppressed
     ON CONFLICT DO NOTHING
  RETURNING id
 ), notified AS (
@@ -376,6 +388,9 @@ SELECT c.id AS delivery_id, c.attempts, ev.id AS event_id, ev.type,
        ch.url AS channel_url, ch.secret AS channel_secret,
        p.id AS page_id, p.slug AS page_slug, p.name AS page_name,
        e.id AS endpoint_id, e.name AS endpoint_name, e.url AS endpoint_url,
+       ev.maintenance_id, ev.maintenance_title,
+       extract(epoch FROM ev.window_starts_at)::float8 AS window_starts_at,
+       extract(epoch FROM ev.window_ends_at)::float8 AS window_ends_at,
        NULL::float8 AS next_due, NULL::bigint AS pending
   FROM claimed c
   JOIN events ev ON ev.id = c.event_id
@@ -384,7 +399,7 @@ SELECT c.id AS delivery_id, c.attempts, ev.id AS event_id, ev.type,
   LEFT JOIN pages p ON p.id = ev.page_id
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        (SELECT extract(epoch FROM min(d.next_attempt_at))::float8 FROM deliveries d
          WHERE d.state = 'pending' AND d.id NOT IN (SELECT id FROM due)),
        (SELECT count(*) FROM deliveries d WHERE d.state = 'pending')
@@ -447,4 +462,118 @@ DELETE FROM events
                         WHERE d.event_id = ev.id AND d.state = 'pending')
      LIMIT %(batch)s::int
        FOR UPDATE OF ev SKIP LOCKED)
+"""
+
+# -- maintenance and alerts (services/checker/notify_maintenance.py, migrations/0014) --
+
+# The starts and ends of maintenance occurrences that have come and were not
+# announced yet, up to K occurrences (skipping those another replica is
+# announcing): each becomes one maintenance.started / maintenance.ended event
+# (at the boundary's time), delivered to the active channels of the rules that
+# want "maintenance" on the window's page or on an endpoint it affects, and is
+# marked told, in one transaction: announced once, whichever replica runs it.
+# One extra row (all NULL but next_at) carries the next boundary to come.
+MAINTENANCE_BOUNDARIES = """
+WITH due AS (
+    SELECT o.maintenance_id, o.starts_at, o.ends_at, o.page_id,
+           NOT o.started_told AND o.starts_at <= now() AS starting,
+           NOT o.ended_told AND o.ends_at <= now() AS ending
+      FROM maintenance_occurrences o
+     WHERE (NOT o.started_told AND o.starts_at <= now())
+        OR (NOT o.ended_told AND o.ends_at <= now())
+     ORDER BY o.starts_at
+     LIMIT %(limit)s::int
+       FOR UPDATE OF o SKIP LOCKED
+), marked AS (
+    UPDATE maintenance_occurrences o
+       SET started_told = o.started_told OR d.starting, ended_told = o.ended_told OR d.ending
+      FROM due d
+     WHERE o.maintenance_id = d.maintenance_id AND o.starts_at = d.starts_at
+), boundaries AS (
+    SELECT d.maintenance_id, d.page_id, d.starts_at, d.ends_at, m.title, b.type, b.at
+      FROM due d
+      JOIN maintenances m ON m.id = d.maintenance_id
+     CROSS JOIN LATERAL (VALUES ('maintenance.started', d.starts_at, d.starting),
+                                ('maintenance.ended', d.ends_at, d.ending)) b (type, at, happened)
+     WHERE b.happened
+), new_events AS (
+    INSERT INTO events (type, page_id, maintenance_id, maintenance_title, window_starts_at,
+                        window_ends_at, occurred_at)
+    SELECT b.type, b.page_id, b.maintenance_id, b.title, b.starts_at, b.ends_at, b.at
+      FROM boundaries b
+     ORDER BY b.at, b.type DESC
+ RETURNING id, page_id, maintenance_id
+), new_deliveries AS (
+    INSERT INTO deliveries (event_id, channel_id)
+    SELECT DISTINCT ev.id, a.channel_id
+      FROM new_events ev
+      JOIN maintenances m ON m.id = ev.maintenance_id
+      JOIN alert_rules a
+        ON 'maintenance' = ANY (a.notify_on)
+       AND (a.page_id = ev.page_id
+            OR a.endpoint_id IN (SELECT e.id FROM endpoints e
+                                  WHERE m.all_endpoints AND e.page_id = m.page_id
+                                 UNION ALL
+                                 SELECT me.endpoint_id FROM maintenance_endpoints me
+                                  WHERE NOT m.all_endpoints AND me.maintenance_id = m.id))
+      JOIN channels ch ON ch.id = a.channel_id AND ch.active
+    ON CONFLICT DO NOTHING
+ RETURNING id
+), notified AS (
+    SELECT pg_notify('deliveries', '') FROM (SELECT 1 FROM new_deliveries LIMIT 1) x
+)
+SELECT (SELECT count(*) FROM due)::int AS occurrences,
+       (SELECT count(*) FROM new_events)::int AS events,
+       (SELECT count(*) FROM notified)::int AS notified,
+       extract(epoch FROM least(
+           (SELECT min(o.starts_at) FROM maintenance_occurrences o
+             WHERE NOT o.started_told AND o.starts_at > now()),
+           (SELECT min(o.ends_at) FROM maintenance_occurrences o
+             WHERE NOT o.ended_told AND o.ends_at > now())))::float8 AS next_at
+"""
+
+# The changes windows hid: endpoints (up to K, skipping rows RECORD_RESULTS or
+# another replica holds) whose confirmed status differs from the one
+# subscribers were last told of (told_status; migrations/0014) while no window
+# affects them now. Each gets one event from told_status to its status, with its
+# latest result's details, delivered as RECORD_RESULTS delivers (alert_channels),
+# and told_status catches up, in one transaction. An endpoint that went down
+# and came back inside a window differs from nothing: no event.
+TELL_HIDDEN_CHANGES = """
+WITH untold AS (
+    SELECT st.endpoint_id, st.status, st.told_status, st.open_check_id, e.page_id
+      FROM endpoint_state st
+      JOIN endpoints e ON e.id = st.endpoint_id
+     WHERE st.status <> coalesce(st.told_status, 'up')
+       AND NOT EXISTS (SELECT 1 FROM maintenance_spans(st.endpoint_id, e.page_id, now(),
+                                                       now() + interval '1 microsecond'))
+     ORDER BY st.endpoint_id
+     LIMIT %(limit)s::int
+       FOR UPDATE OF st SKIP LOCKED
+), told AS (
+    UPDATE endpoint_state st
+       SET told_status = u.status
+      FROM untold u
+     WHERE st.endpoint_id = u.endpoint_id
+), new_events AS (
+    INSERT INTO events (type, page_id, endpoint_id, from_status, to_status, occurred_at,
+                        status_code, response_time, error)
+    SELECT 'endpoint.' || u.status, u.page_id, u.endpoint_id, u.told_status, u.status, now(),
+           c.status_code, c.response_time, c.error
+      FROM untold u
+      LEFT JOIN checks c ON c.id = u.open_check_id
+     ORDER BY u.endpoint_id
+ RETURNING id, page_id, endpoint_id, to_status
+), new_deliveries AS (
+    INSERT INTO deliveries (event_id, channel_id)
+    SELECT DISTINCT ev.id, w.channel_id
+      FROM new_events ev
+     CROSS JOIN LATERAL alert_channels(ev.page_id, ev.endpoint_id, NULL, ev.to_status) w
+    ON CONFLICT DO NOTHING
+ RETURNING id
+), notified AS (
+    SELECT pg_notify('deliveries', '') FROM (SELECT 1 FROM new_deliveries LIMIT 1) x
+)
+SELECT (SELECT count(*) FROM new_events)::int AS events,
+       (SELECT count(*) FROM notified)::int AS notified
 """

@@ -289,6 +289,8 @@ async def test_events_filter_and_limit(api, db):
         "statusCode",
         "responseTime",
         "error",
+        "suppressed",
+        "maintenanceId",
     }
     assert events[0]["occurredAt"].endswith("Z")
     only_a = (await api.get(f"/api/events?endpoint_id={a['id']}")).json()

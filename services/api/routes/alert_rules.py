@@ -18,7 +18,7 @@ from shared.db import execute, fetch_all
 
 RuleId = IdPath
 PageFilter = Annotated[str | None, id_filter("page (and its endpoints)")]
-NOTIFY_ORDER = ("down", "degraded", "up", "reminder")
+NOTIFY_ORDER = ("down", "degraded", "up", "reminder", "maintenance")
 
 
 def _notify_on(data: AlertRuleCreate) -> list[str]:
@@ -49,8 +49,13 @@ async def list_alert_rules(pool: Pool, page_id: PageFilter = None) -> list[Alert
     description=(
         "Exactly one of `page_id` (every endpoint of the page, present and future) or "
         "`endpoint_id`. `notify_on`: a non-empty subset of down, degraded, up (the recovery "
-        'notice) and reminder; default ["down", "up"] (with `reminder_interval`, reminders '
-        "too). `reminder_interval`: null or 300 to 86400 s, reminders while confirmed down."
+        "notice), reminder and maintenance (maintenance.started and maintenance.ended of "
+        "the windows of the page, or affecting the endpoint); default "
+        '["down", "up"] (with `reminder_interval`, reminders too). `reminder_interval`: null '
+        "or 300 to 86400 s, reminders while confirmed down. Inside a maintenance window an "
+        "endpoint's events are recorded suppressed and not sent; when the window ends, an "
+        "endpoint whose status differs from the one it had when the window began gets one "
+        "event."
     ),
     before_request=strict_body(AlertRuleCreate),
     **scope(

@@ -29,7 +29,7 @@ Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="How many (1 to
 @get(
     "/api/events",
     tags=["alerting"],
-    summary="Confirmed status changes and reminders, newest first",
+    summary="Status changes, reminders, maintenance windows starting and ending; newest first",
     responses=errors(400),
 )
 async def list_events(
@@ -56,6 +56,8 @@ async def list_events(
             status_code=r["status_code"],
             response_time=r["response_time"],
             error=r["error"],
+            suppressed=r["suppressed"],
+            maintenance_id=r["maintenance_id"],
         )
         for r in rows
     ]
