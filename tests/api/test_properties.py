@@ -111,13 +111,6 @@ def _without_examples(node: Any) -> Any:
 # history, a badge, updates that succeed, deletes) get exercised too. (Free
 # generation over every route is test_openapi.py's schemathesis run.)
 known = schemathesis.openapi.from_dict(_published_schema())
-# POST and PATCH /api/endpoints: their body (every kind of check's settings, the
-# alerting fields and the timeout-not-above-interval rule) is too large for
-# schemathesis' generator, as tests/api/schemathesis.toml says for the free run;
-# test_openapi.py's coverage phase and tests/api/test_endpoints.py cover them.
-known = known.exclude(path="/api/endpoints", method="POST").exclude(
-    path="/api/endpoints/{endpoint_id}", method="PATCH"
-)
 known.config.update(parameters=dict(KNOWN))
 
 SETTINGS = hypothesis_settings(
