@@ -857,7 +857,37 @@ UPDATE maintenances w
 RETURNING w.id
 """
 
-DELETE_MAINTENANCE = "DELETE FROM maintenances WHERE id = %(id)s::bigint RETURNING id"
+# Deletes a window. If an occurrence of it is in progress and its start was
+# announced (migrations/0014), its end is announced now, in the same statement:
+# a maintenance.ended event (maintenance_id null: the window is gone; its title
+# and the occurrence cut at now) delivered to the channels that heard of the
+# start (maintenance_channels, migrations/0015), as the checker's boundary pass
+# would. The changes the window hid are told by the checker's next pass.
+DELETE_MAINTENANCE = """
+WITH ending AS (
+    SELECT o.page_id, o.starts_at, m.title
+      FROM maintenance_occurrences o
+      JOIN maintenances m ON m.id = o.maintenance_id
+     WHERE o.maintenance_id = %(id)s::bigint AND o.started_told AND NOT o.ended_told
+       AND o.starts_at <= now() AND o.ends_at > now()
+       FOR UPDATE OF o
+), new_events AS (
+    INSERT INTO events (type, page_id, maintenance_title, window_starts_at, window_ends_at,
+                        occurred_at)
+    SELECT 'maintenance.ended', e.page_id, e.title, e.starts_at, now(), now() FROM ending e
+ RETURNING id
+), new_deliveries AS (
+    INSERT INTO deliveries (event_id, channel_id)
+    SELECT ev.id, w.channel_id
+      FROM new_events ev CROSS JOIN maintenance_channels(%(id)s::bigint) w
+ RETURNING id
+), notified AS (
+    SELECT pg_notify('deliveries', '') FROM (SELECT 1 FROM new_deliveries LIMIT 1) x
+), gone AS (
+    DELETE FROM maintenances WHERE id = %(id)s::bigint RETURNING id
+)
+SELECT g.id, (SELECT count(*) FROM notified)::int AS notified FROM gone g
+"""
 
 # -- the page's story: open incidents and planned work ---------------------------
 

@@ -470,8 +470,9 @@ DELETE FROM events
 # announced yet, up to K occurrences (skipping those another replica is
 # announcing): each becomes one maintenance.started / maintenance.ended event
 # (at the boundary's time), delivered to the active channels of the rules that
-# want "maintenance" on the window's page or on an endpoint it affects, and is
-# marked told, in one transaction: announced once, whichever replica runs it.
+# want "maintenance" on the window's page or on an endpoint it affects
+# (maintenance_channels, migrations/0015), and is marked told, in one
+# transaction: announced once, whichever replica runs it.
 # One extra row (all NULL but next_at) carries the next boundary to come.
 MAINTENANCE_BOUNDARIES = """
 WITH due AS (
@@ -505,18 +506,9 @@ WITH due AS (
  RETURNING id, page_id, maintenance_id
 ), new_deliveries AS (
     INSERT INTO deliveries (event_id, channel_id)
-    SELECT DISTINCT ev.id, a.channel_id
+    SELECT ev.id, w.channel_id
       FROM new_events ev
-      JOIN maintenances m ON m.id = ev.maintenance_id
-      JOIN alert_rules a
-        ON 'maintenance' = ANY (a.notify_on)
-       AND (a.page_id = ev.page_id
-            OR a.endpoint_id IN (SELECT e.id FROM endpoints e
-                                  WHERE m.all_endpoints AND e.page_id = m.page_id
-                                 UNION ALL
-                                 SELECT me.endpoint_id FROM maintenance_endpoints me
-                                  WHERE NOT m.all_endpoints AND me.maintenance_id = m.id))
-      JOIN channels ch ON ch.id = a.channel_id AND ch.active
+     CROSS JOIN LATERAL maintenance_channels(ev.maintenance_id) w
     ON CONFLICT DO NOTHING
  RETURNING id
 ), notified AS (

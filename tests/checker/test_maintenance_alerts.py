@@ -267,3 +267,48 @@ async def test_reminders_inside_a_window_are_suppressed_and_a_steady_outage_tell
 
 async def _has_reminder(db, endpoint_id: int) -> bool:
     return any(e["type"] == "endpoint.reminder" for e in await events_of(db, endpoint_id))
+
+
+async def test_deleting_a_window_in_progress_announces_its_end_and_tells_what_it_hid(
+    db, settings, target: Target, receiver: Receiver
+):
+    page = await make_page(db)
+    endpoint = await make_endpoint(db, page, target.answer("/svc"), interval=5, timeout=2)
+    async with serve(settings) as api, running_checker(settings):
+        await channel_with_rule(
+            api, receiver, "/all", page_id=page, notify_on=["down", "up", "maintenance"]
+        )
+        await eventually(lambda: confirmed(db, endpoint, "up"), 10)
+        now = datetime.now(UTC)
+        window = (
+            await api.post(
+                "/api/maintenances",
+                json={
+                    "page_id": page,
+                    "title": "Oops",
+                    "starts_at": iso(now - timedelta(seconds=1)),
+                    "ends_at": iso(now + timedelta(hours=1)),
+                },
+                headers=AUTH,
+            )
+        ).json()
+        await eventually(lambda: kinds(receiver, "/all") == ["maintenance.started"], 8)
+        target.answer("/svc", status=500)
+        await probe_now(db, endpoint)
+        await eventually(lambda: confirmed(db, endpoint, "down"), 8)
+
+        r = await api.delete(f"/api/maintenances/{window['id']}", headers=AUTH)
+        assert r.status_code == 200
+        await eventually(lambda: len(receiver.on("/all")) >= 3, 8)
+        await asyncio.sleep(1)
+        # Deleting it again: a 404, and nothing more is announced.
+        assert (
+            await api.delete(f"/api/maintenances/{window['id']}", headers=AUTH)
+        ).status_code == 404
+    assert kinds(receiver, "/all") == ["maintenance.started", "maintenance.ended", "endpoint.down"]
+    ended = receiver.on("/all")[1].json()
+    assert ended["maintenance"]["id"] is None  # the window is gone
+    assert ended["maintenance"]["title"] == "Oops"
+    assert (
+        ended["maintenance"]["startsAt"] == receiver.on("/all")[0].json()["maintenance"]["startsAt"]
+    )
