@@ -40,6 +40,19 @@ async def channel_with_rule(api, receiver: Receiver, path: str, **rule) -> dict:
     return r.json()
 
 
+async def open_window(
+    api, page: int, title: str, starts: timedelta, ends: timedelta, **fields
+) -> dict:
+    """POST a window from ``now + starts`` to ``now + ends``; the Maintenance."""
+    now = datetime.now(UTC)
+    body = {"page_id": page, "title": title, "starts_at": iso(now + starts)}
+    r = await api.post(
+        "/api/maintenances", json={**body, "ends_at": iso(now + ends), **fields}, headers=AUTH
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 async def confirmed(db, endpoint_id: int, status: str) -> bool:
     (row,) = await rows(db, "SELECT status FROM endpoint_state WHERE endpoint_id = %s", endpoint_id)
     return row["status"] == status
@@ -76,20 +89,14 @@ async def test_a_window_hides_an_outage_and_tells_it_once_when_it_ends(
         )
         await eventually(lambda: confirmed(db, inside, "up"), 10)
 
-        now = datetime.now(UTC)
-        r = await api.post(
-            "/api/maintenances",
-            json={
-                "page_id": page,
-                "title": "Database <upgrade> & co",
-                "starts_at": iso(now - timedelta(seconds=1)),
-                "ends_at": iso(now + timedelta(seconds=14)),
-                "endpoint_ids": [inside],
-            },
-            headers=AUTH,
+        window = await open_window(
+            api,
+            page,
+            "Database <upgrade> & co",
+            timedelta(seconds=-1),
+            timedelta(seconds=14),
+            endpoint_ids=[inside],
         )
-        assert r.status_code == 201, r.text
-        window = r.json()
         await eventually(lambda: kinds(receiver, "/all") == ["maintenance.started"], 8)
 
         # An outage inside the window: recorded, suppressed, sent to nobody.
@@ -160,31 +167,9 @@ async def test_an_outage_and_its_recovery_inside_a_window_tell_nobody(
             api, receiver, "/all", page_id=page, notify_on=["down", "degraded", "up", "maintenance"]
         )
         await eventually(lambda: confirmed(db, endpoint, "up"), 10)
-        now = datetime.now(UTC)
         # A window recorded after the fact announces nothing.
-        past = await api.post(
-            "/api/maintenances",
-            json={
-                "page_id": page,
-                "title": "Last night",
-                "starts_at": iso(now - timedelta(hours=10)),
-                "ends_at": iso(now - timedelta(hours=9)),
-            },
-            headers=AUTH,
-        )
-        assert past.status_code == 201
-        window = (
-            await api.post(
-                "/api/maintenances",
-                json={
-                    "page_id": page,
-                    "title": "Now",
-                    "starts_at": iso(now - timedelta(seconds=1)),
-                    "ends_at": iso(now + timedelta(hours=1)),
-                },
-                headers=AUTH,
-            )
-        ).json()
+        await open_window(api, page, "Last night", timedelta(hours=-10), timedelta(hours=-9))
+        window = await open_window(api, page, "Now", timedelta(seconds=-1), timedelta(hours=1))
         await eventually(lambda: kinds(receiver, "/all") == ["maintenance.started"], 8)
 
         target.answer("/svc", status=500)
@@ -233,19 +218,9 @@ async def test_reminders_inside_a_window_are_suppressed_and_a_steady_outage_tell
             reminder_interval=300,
         )
         await eventually(lambda: kinds(receiver, "/remind") == ["endpoint.down"], 15)
-        now = datetime.now(UTC)
-        window = (
-            await api.post(
-                "/api/maintenances",
-                json={
-                    "page_id": page,
-                    "title": "Fixing it",
-                    "starts_at": iso(now - timedelta(seconds=1)),
-                    "ends_at": iso(now + timedelta(hours=2)),
-                },
-                headers=AUTH,
-            )
-        ).json()
+        window = await open_window(
+            api, page, "Fixing it", timedelta(seconds=-1), timedelta(hours=2)
+        )
         # Confirmed down for just under 5 minutes: the next result crosses the mark.
         await db.execute(
             "UPDATE endpoint_state SET status_since = status_since - interval '299 seconds'"
@@ -279,19 +254,7 @@ async def test_deleting_a_window_in_progress_announces_its_end_and_tells_what_it
             api, receiver, "/all", page_id=page, notify_on=["down", "up", "maintenance"]
         )
         await eventually(lambda: confirmed(db, endpoint, "up"), 10)
-        now = datetime.now(UTC)
-        window = (
-            await api.post(
-                "/api/maintenances",
-                json={
-                    "page_id": page,
-                    "title": "Oops",
-                    "starts_at": iso(now - timedelta(seconds=1)),
-                    "ends_at": iso(now + timedelta(hours=1)),
-                },
-                headers=AUTH,
-            )
-        ).json()
+        window = await open_window(api, page, "Oops", timedelta(seconds=-1), timedelta(hours=1))
         await eventually(lambda: kinds(receiver, "/all") == ["maintenance.started"], 8)
         target.answer("/svc", status=500)
         await probe_now(db, endpoint)
