@@ -163,3 +163,68 @@ async def test_callers_plan_covered_runs_inline(db, name, sql, params):
     assert "first_checked_at < " in plan, plan
     assert "first_checked_at >= " in plan, plan
     assert "checks_endpoint_first" in plan, plan
+
+
+async def test_page_maintenance_spans_are_maintenance_spans_of_every_endpoint(db):
+    """page_maintenance_spans (migrations/0016) states maintenance_spans' rule for a whole page."""
+    first = await _endpoint(db)
+    rows = await (
+        await db.execute(
+            "INSERT INTO endpoints (page_id, name, url) SELECT page_id, n, url FROM endpoints,"
+            " unnest(ARRAY['Second', 'Third']) n WHERE id = %s RETURNING id",
+            (first,),
+        )
+    ).fetchall()
+    second, third = (r[0] for r in rows)
+    other_page = await (
+        await db.execute("INSERT INTO pages (slug, name) VALUES ('else', 'Else') RETURNING id")
+    ).fetchone()
+    assert other_page is not None
+    # (page, all endpoints, endpoints listed, occurrences as [start, end) seconds from LO)
+    windows = [
+        ("rule", True, [], [(-40 * 86400, -39 * 86400), (-600, 600), (3000, 4000)]),
+        ("rule", False, [second], [(-30 * 86400, 200), (1000, 1500)]),
+        ("rule", False, [first, third], [(3600, 7200)]),
+        ("else", True, [], [(0, 3600)]),
+    ]
+    for slug, everyone, listed, occurrences in windows:
+        m = await (
+            await db.execute(
+                "INSERT INTO maintenances (page_id, title, starts_at, ends_at, all_endpoints,"
+                " expanded_until) SELECT id, 'w', %s, %s, %s, 'infinity' FROM pages"
+                " WHERE slug = %s RETURNING id, page_id",
+                (at(occurrences[0][0]), at(occurrences[0][1]), everyone, slug),
+            )
+        ).fetchone()
+        assert m is not None
+        for start, end in occurrences:
+            await db.execute(
+                "INSERT INTO maintenance_occurrences (maintenance_id, page_id, starts_at, ends_at)"
+                " VALUES (%s, %s, %s, %s)",
+                (m[0], m[1], at(start), at(end)),
+            )
+        for endpoint in listed:
+            await db.execute("INSERT INTO maintenance_endpoints VALUES (%s, %s)", (m[0], endpoint))
+    for lo, hi in [(0, 3600), (-86400, 0), (-600, -599), (3600, 3600.000001), (5000, 90000)]:
+        params = {"lo": at(lo), "hi": at(hi)}
+        each = await (
+            await db.execute(
+                "SELECT e.id, s.maintenance_id, s.s_at, s.e_at FROM endpoints e"
+                " CROSS JOIN LATERAL maintenance_spans(e.id, e.page_id, %(lo)s::timestamptz,"
+                " %(hi)s::timestamptz) s WHERE e.page_id = (SELECT page_id FROM endpoints"
+                " WHERE id = %(first)s::bigint) ORDER BY 1, 2, 3",
+                {**params, "first": first},
+            )
+        ).fetchall()
+        once = await (
+            await db.execute(
+                "SELECT e.id, s.maintenance_id, s.s_at, s.e_at FROM endpoints e"
+                " CROSS JOIN LATERAL page_maintenance_spans(e.page_id, %(lo)s::timestamptz,"
+                " %(hi)s::timestamptz) s WHERE e.page_id = (SELECT page_id FROM endpoints"
+                " WHERE id = %(first)s::bigint) AND (s.endpoint_id IS NULL OR s.endpoint_id = e.id)"
+                " ORDER BY 1, 2, 3",
+                {**params, "first": first},
+            )
+        ).fetchall()
+        assert once == each, (lo, hi)
+        assert each or (lo, hi) == (5000, 90000), (lo, hi)

@@ -176,18 +176,58 @@ _UPTIME_24H_LATERAL = """
     ) u ON true
 """
 
+# A statement over the endpoints of page %(slug)s reads the page's maintenance
+# spans once (page_maintenance_spans, migrations/0016: one index range for the
+# page, not one per endpoint and call), over [now - 24 h, now + 1 us): the 24 h
+# windows and "in maintenance now" of every endpoint. MATERIALIZED: computed
+# once, whatever the number of endpoints that read it.
+_PAGE_SPANS = """
+WITH w AS MATERIALIZED (
+    SELECT w.endpoint_id, w.s_at, w.e_at
+      FROM pages pw
+     CROSS JOIN LATERAL page_maintenance_spans(pw.id, now() - interval '24 hours',
+                                               now() + interval '1 microsecond') w
+     WHERE pw.slug = %(slug)s::text
+)
+"""
+
+# Endpoint ``e``'s part of the page's spans: its windows within [now - 24 h, now)
+# (as maintenance_spans(e, page, now - 24 h, now) clips them) and whether one
+# covers now (as _IN_MAINTENANCE).
+_PAGE_SPANS_LATERAL = """
+    LEFT JOIN LATERAL (
+        SELECT coalesce(range_agg(tstzrange(w.s_at, least(w.e_at, now())))
+                            FILTER (WHERE w.s_at < now()),
+                        '{}'::tstzmultirange) AS windows_24h,
+               coalesce(bool_or(w.e_at > now()), false) AS in_maintenance
+          FROM w
+         WHERE w.endpoint_id IS NULL OR w.endpoint_id = e.id
+    ) mw ON true
+"""
+
+# _UPTIME_24H_LATERAL over the page's spans (after _PAGE_SPANS_LATERAL): the
+# same runs, cut by the same windows (covered_runs_outside, migrations/0016).
+_PAGE_UPTIME_24H_LATERAL = """
+    LEFT JOIN LATERAL (
+        SELECT extract(epoch FROM sum(r.e_at - r.s_at) FILTER (WHERE r.status <> 'down'))
+                   AS available,
+               extract(epoch FROM sum(r.e_at - r.s_at)) AS covered,
+               count(*) AS runs
+          FROM covered_runs_outside(e.id, now() - interval '24 hours', now(), mw.windows_24h) r
+    ) u ON true
+"""
+
 # GET /api/pages/{slug}: the page, its active endpoints, each one's newest run
 # and live 24 h uptime, in one statement whatever the number of endpoints.
 # A page without active endpoints comes back as one row with endpoint columns null.
 PAGE_STATUS: LiteralString = (
-    """
+    _PAGE_SPANS
+    + """
 SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
        p.created_at AS page_created_at,
        """
     + _ENDPOINT_COLUMNS
-    + """, s.status, """
-    + _IN_MAINTENANCE
-    + """,
+    + """, s.status, mw.in_maintenance,
        l.id AS l_id, l.status AS l_status, l.response_time AS l_response_time,
        l.status_code AS l_status_code, l.error AS l_error,
        l.last_checked_at AS l_checked_at, l.first_checked_at AS l_first_checked_at,
@@ -202,7 +242,8 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
   LEFT JOIN LATERAL (SELECT * FROM checks c WHERE c.endpoint_id = e.id
                       ORDER BY c.first_checked_at DESC, c.id DESC LIMIT 1) l ON true
 """
-    + _UPTIME_24H_LATERAL
+    + _PAGE_SPANS_LATERAL
+    + _PAGE_UPTIME_24H_LATERAL
     + """
  WHERE p.slug = %(slug)s::text
  ORDER BY e.id
