@@ -191,6 +191,22 @@ WITH w AS MATERIALIZED (
 )
 """
 
+# The same over [now, now + 1 us) only, for a statement that needs no 24 h figure.
+_PAGE_SPANS_NOW = """
+WITH w AS MATERIALIZED (
+    SELECT w.endpoint_id, w.s_at, w.e_at
+      FROM pages pw
+     CROSS JOIN LATERAL page_maintenance_spans(pw.id, now(), now() + interval '1 microsecond') w
+     WHERE pw.slug = %(slug)s::text
+)
+"""
+
+# Whether endpoint ``e`` is in a window now, from the page's spans (as _IN_MAINTENANCE).
+_PAGE_IN_MAINTENANCE = (
+    "EXISTS (SELECT 1 FROM w WHERE (w.endpoint_id IS NULL OR w.endpoint_id = e.id)"
+    " AND w.e_at > now() AND e.id IS NOT NULL) AS in_maintenance"
+)
+
 # Endpoint ``e``'s part of the page's spans: its windows within [now - 24 h, now)
 # (as maintenance_spans(e, page, now - 24 h, now) clips them) and whether one
 # covers now (as _IN_MAINTENANCE).
@@ -201,7 +217,7 @@ _PAGE_SPANS_LATERAL = """
                         '{}'::tstzmultirange) AS windows_24h,
                coalesce(bool_or(w.e_at > now()), false) AS in_maintenance
           FROM w
-         WHERE w.endpoint_id IS NULL OR w.endpoint_id = e.id
+         WHERE (w.endpoint_id IS NULL OR w.endpoint_id = e.id) AND e.id IS NOT NULL
     ) mw ON true
 """
 
@@ -335,11 +351,12 @@ SELECT eps.endpoint_id,
 # are down or degraded inside a window, and the page's 24 h uptime over all of
 # them (time-weighted, summed).
 BADGE: LiteralString = (
-    """
+    _PAGE_SPANS
+    + """
 SELECT p.name,
-       count(*) FILTER (WHERE st.status = 'down' AND NOT mt.in_maintenance) AS down,
-       count(*) FILTER (WHERE st.status = 'degraded' AND NOT mt.in_maintenance) AS degraded,
-       count(*) FILTER (WHERE st.status IN ('down', 'degraded') AND mt.in_maintenance)
+       count(*) FILTER (WHERE st.status = 'down' AND NOT mw.in_maintenance) AS down,
+       count(*) FILTER (WHERE st.status = 'degraded' AND NOT mw.in_maintenance) AS degraded,
+       count(*) FILTER (WHERE st.status IN ('down', 'degraded') AND mw.in_maintenance)
            AS maintenance,
        count(*) FILTER (WHERE st.status = 'up') AS up,
        round(100 * coalesce(sum(u.available), 0) / nullif(sum(u.covered), 0), 2) AS uptime_24h
@@ -350,11 +367,9 @@ SELECT p.name,
                                                  WHERE c.endpoint_id = e.id
                                                  ORDER BY c.first_checked_at DESC, c.id DESC
                                                  LIMIT 1)) AS status) st ON true
-  LEFT JOIN LATERAL (SELECT """
-    + _IN_MAINTENANCE
-    + """) mt ON true
 """
-    + _UPTIME_24H_LATERAL
+    + _PAGE_SPANS_LATERAL
+    + _PAGE_UPTIME_24H_LATERAL
     + """
  WHERE p.slug = %(slug)s::text
  GROUP BY p.id
@@ -974,7 +989,8 @@ PAGE_ALL_MAINTENANCES: LiteralString = (
 # updated_at is its newest incident or window change. A page without active
 # endpoints is one row with the endpoint columns null.
 PAGE_COMPONENTS: LiteralString = (
-    """
+    _PAGE_SPANS_NOW
+    + """
 SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
        greatest(p.created_at,
                 (SELECT max(i.updated_at) FROM incidents i WHERE i.page_id = p.id),
@@ -982,7 +998,7 @@ SELECT p.id AS p_id, p.slug AS page_slug, p.name AS page_name,
            AS page_updated_at,
        e.id, e.name, e.created_at, coalesce(s.status, l.status) AS status,
        coalesce(l.first_checked_at, e.created_at) AS updated_at, """
-    + _IN_MAINTENANCE
+    + _PAGE_IN_MAINTENANCE
     + """
   FROM pages p
   LEFT JOIN endpoints e ON e.page_id = p.id AND e.active
