@@ -7,6 +7,8 @@ PATCH are ``UNSET``, which is not the same as an explicit ``null``.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -484,34 +486,60 @@ def patch_of(fields: dict[str, Any]) -> str:
     return msgspec.json.encode(fields).decode()
 
 
-def check_from_row(row: dict[str, Any], prefix: str = "", endpoint_id: int = 0) -> Check:
-    """A Check from a result row; ``prefix`` when its columns are prefixed (``l_``)."""
-    return Check(
-        id=row[prefix + "id"],
-        endpoint_id=endpoint_id or row[prefix + "endpoint_id"],
-        status=row[prefix + "status"],
-        response_time=row[prefix + "response_time"],
-        status_code=row[prefix + "status_code"],
-        error=row[prefix + "error"],
-        checked_at=row[prefix + "checked_at"],
-        first_checked_at=row[prefix + "first_checked_at"],
-        count=row[prefix + "count"],
-        response_time_min=row[prefix + "response_time_min"],
-        response_time_max=row[prefix + "response_time_max"],
-        response_time_avg=row[prefix + "response_time_avg"],
-        cert_expires_at=row[prefix + "cert_expires_at"],
-    )
-
-
 MASK = "***"
+
+
+def masked(headers: dict[str, Any]) -> dict[str, str]:
+    """Request headers as responses show them: every name, each value MASK (values are secrets)."""
+    return dict.fromkeys(headers, MASK)
 
 
 def endpoint_fields(row: dict[str, Any]) -> dict[str, Any]:
     """The Endpoint fields of a result row, by name; header values masked."""
     fields = {f: row[f] for f in Endpoint.__struct_fields__}
-    fields["headers"] = dict.fromkeys(row["headers"], MASK)
+    fields["headers"] = masked(row["headers"])
     fields["body_content_type"] = body_content_type(row["body"], row["body_content_type"])
     return fields
+
+
+_ENDPOINT_AT = {f: n for n, f in enumerate(Endpoint.__struct_fields__)}
+
+
+def endpoint_picker(names: Sequence[str]) -> Callable[[tuple[Any, ...]], list[Any]]:
+    """What ``endpoint_fields`` does, for plain tuple rows of the columns ``names``.
+
+    The returned function gives a row's Endpoint fields in field order (as a
+    list, for a Struct's positional constructor), header values masked. The
+    names are looked up once per result, not once per row.
+    """
+    pick = operator.itemgetter(*(names.index(f) for f in Endpoint.__struct_fields__))
+    headers, body, content_type = (
+        _ENDPOINT_AT["headers"],
+        _ENDPOINT_AT["body"],
+        _ENDPOINT_AT["body_content_type"],
+    )
+
+    def fields(row: tuple[Any, ...]) -> list[Any]:
+        values = list(pick(row))
+        values[headers] = masked(values[headers])
+        values[content_type] = body_content_type(values[body], values[content_type])
+        return values
+
+    return fields
+
+
+def check_picker(
+    names: Sequence[str], prefix: str, endpoint_column: str
+) -> Callable[[tuple[Any, ...]], Check]:
+    """A function giving the Check of a tuple row (columns ``names``).
+
+    Its columns are ``prefix`` + each field's name, the endpoint id that of
+    ``endpoint_column``; looked up once per result.
+    """
+    fields = Check.__struct_fields__
+    columns = [endpoint_column if f == "endpoint_id" else prefix + f for f in fields]
+    pick = operator.itemgetter(*(names.index(c) for c in columns))
+    return lambda row: Check(*pick(row))
 
 
 def endpoint_from_row(row: dict[str, Any]) -> Endpoint:

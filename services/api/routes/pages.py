@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from services.api.deps import Pool
 from services.api.errors import ApiError, errors, is_slug, page_slug
 from services.api.models import (
     Check,
+    Endpoint,
     Incident,
     Maintenance,
     Page,
@@ -29,15 +31,15 @@ from services.api.models import (
     PageUpdate,
     Success,
     Uptimes,
-    check_from_row,
-    endpoint_fields,
+    check_picker,
+    endpoint_picker,
     incident_from_row,
     maintenance_from_row,
     patch_of,
     sent_fields,
 )
 from services.api.params import TIMELINE_LIMIT, Before, TimelineLimit, parse_before
-from shared.db import execute, fetch_all, fetch_structs
+from shared.db import execute, fetch_all, fetch_rows, fetch_structs
 from shared.page_status import indicator
 
 # An endpoint's 7, 30 and 90-day uptimes, by endpoint id.
@@ -103,15 +105,21 @@ async def read_page(
     if not is_slug(slug):  # no query: a NUL would be the driver's error
         return None
     told: Story | None = stories.get(slug) if stories is not None and story else None
-    reads = [fetch_all(pool, q.PAGE_STATUS, {"slug": slug})]
+    status = fetch_rows(pool, q.PAGE_STATUS, {"slug": slug})
+    story_rows: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
     if story and told is None:
-        reads.append(fetch_all(pool, q.PAGE_OPEN_INCIDENTS, {"slug": slug}))
-        reads.append(fetch_all(pool, q.PAGE_MAINTENANCES, {"slug": slug, "days": UPCOMING_DAYS}))
-    rows, *story_rows = await asyncio.gather(*reads)
+        (names, rows), *read = await asyncio.gather(
+            status,
+            fetch_all(pool, q.PAGE_OPEN_INCIDENTS, {"slug": slug}),
+            fetch_all(pool, q.PAGE_MAINTENANCES, {"slug": slug, "days": UPCOMING_DAYS}),
+        )
+        story_rows = (read[0], read[1])
+    else:
+        names, rows = await status
     if not rows:
         return None
-    first = rows[0]
-    rows = [row for row in rows if row["id"] is not None]
+    first, ident = rows[0], names.index("id")
+    rows = [row for row in rows if row[ident] is not None]
     if told is None:
         incident_rows, window_rows = story_rows or ([], [])
         told = (
@@ -123,16 +131,18 @@ async def read_page(
     open_incidents, windows = told
     figures = {}
     if rows and long:
-        figures = await _long_uptimes(pool, long_uptimes, first["p_id"], len(rows))
-    endpoints = [_page_endpoint(row, figures.get(row["id"])) for row in rows]
+        page_id = first[names.index("p_id")]
+        figures = await _long_uptimes(pool, long_uptimes, page_id, len(rows))
+    endpoint = _page_endpoints(names)
+    endpoints = [endpoint(row, figures.get(row[ident])) for row in rows]
     level, description = indicator(
         [(e.status, e.in_maintenance) for e in endpoints], [i.impact for i in open_incidents]
     )
     return PageDetail(
-        id=first["p_id"],
-        slug=first["page_slug"],
-        name=first["page_name"],
-        created_at=first["page_created_at"],
+        id=first[names.index("p_id")],
+        slug=first[names.index("page_slug")],
+        name=first[names.index("page_name")],
+        created_at=first[names.index("page_created_at")],
         endpoints=endpoints,
         status=PageStatus(indicator=level, description=description),
         incidents=open_incidents,
@@ -165,18 +175,36 @@ async def _long_uptimes(pool: Pool, cache: TTLCache[Long], page_id: int, endpoin
     return long
 
 
-def _page_endpoint(row: dict[str, Any], long: tuple[Any, Any, Any] | None) -> PageEndpoint:
-    latest = check_from_row(row, "l_", row["id"]) if row["l_id"] is not None else None
-    day = row["uptime_24h"]
-    d7, d30, d90 = long or (None, None, None)
-    fields = endpoint_fields(row)
-    fields["status"] = row["status"] or (latest.status if latest else None)
-    return PageEndpoint(
-        **fields,
-        latest=latest,
-        uptime="100.00" if day is None else f"{day:.2f}",
-        uptimes=Uptimes(h24=as_float(day), d7=d7, d30=d30, d90=d90),
-    )
+_STATUS_AT = Endpoint.__struct_fields__.index("status")
+
+
+def _page_endpoints(
+    names: list[str],
+) -> Callable[[tuple[Any, ...], tuple[Any, Any, Any] | None], PageEndpoint]:
+    """Builds a PageEndpoint from a PAGE_STATUS row (columns ``names``) and its 7/30/90 days.
+
+    The columns are looked up once per result; each row is then picked by
+    position into the Structs' positional constructors.
+    """
+    fields = endpoint_picker(names)
+    latest_of = check_picker(names, "l_", "id")
+    latest_id, day_at = names.index("l_id"), names.index("uptime_24h")
+
+    def build(row: tuple[Any, ...], long: tuple[Any, Any, Any] | None) -> PageEndpoint:
+        latest = latest_of(row) if row[latest_id] is not None else None
+        day = row[day_at]
+        d7, d30, d90 = long or (None, None, None)
+        values = fields(row)
+        values[_STATUS_AT] = values[_STATUS_AT] or (latest.status if latest else None)
+        # PageEndpoint's own fields follow Endpoint's: latest, uptime, uptimes
+        values += (
+            latest,
+            "100.00" if day is None else f"{day:.2f}",
+            Uptimes(as_float(day), d7, d30, d90),
+        )
+        return PageEndpoint(*values)
+
+    return build
 
 
 @get(
