@@ -30,10 +30,12 @@ class Listener:
         *,
         metrics: Metrics,
         on_delivery: Callable[[], None] | None = None,
+        on_maintenance: Callable[[], None] | None = None,
     ) -> None:
         self._conninfo = conninfo
         self._on_change = on_change
         self._on_delivery = on_delivery  # alerting: deliveries were written
+        self._on_maintenance = on_maintenance  # a maintenance window was written
         self._metrics = metrics
         self.connected = False
 
@@ -57,6 +59,9 @@ class Listener:
                     if self._on_delivery is not None:
                         self._metrics.round_trips.inc()
                         await conn.execute(queries.LISTEN_DELIVERIES)
+                    if self._on_maintenance is not None:
+                        self._metrics.round_trips.inc()
+                        await conn.execute(queries.LISTEN_MAINTENANCES)
                     self.connected = True
                     backoff = 0.5
                     if lost:
@@ -65,6 +70,8 @@ class Listener:
                         self._on_change(None)  # we may have missed something meanwhile
                         if self._on_delivery is not None:
                             self._on_delivery()
+                        if self._on_maintenance is not None:
+                            self._on_maintenance()
                     await self._listen(conn)
             except psycopg.OperationalError as exc:
                 self.connected = False
@@ -77,6 +84,9 @@ class Listener:
             async for note in conn.notifies(timeout=PING_EVERY):
                 if note.channel == "deliveries" and self._on_delivery is not None:
                     self._on_delivery()
+                    continue
+                if note.channel == "maintenances" and self._on_maintenance is not None:
+                    self._on_maintenance()
                     continue
                 payload = note.payload
                 self._on_change(int(payload) if payload.isdigit() else None)

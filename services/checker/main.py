@@ -63,7 +63,11 @@ class Checker:
         )
         self.notifier = Notifier(settings, claimer=self.claimer, metrics=self.metrics)
         self.listener = Listener(
-            settings.conninfo(), self._changed, metrics=self.metrics, on_delivery=self.notifier.wake
+            settings.conninfo(),
+            self._changed,
+            metrics=self.metrics,
+            on_delivery=self.notifier.wake,
+            on_maintenance=self.notifier.wake_maintenance,
         )
         self._in_flight: dict[asyncio.Task[None], Claim] = {}
         self._wake = asyncio.Event()

@@ -102,6 +102,11 @@ class Notifier:
         """A NOTIFY on ``deliveries`` (or the LISTEN connection came back)."""
         self._wake.set()
 
+    def wake_maintenance(self) -> None:
+        """A NOTIFY on ``maintenances``: a window was written, the maintenance pass is due."""
+        self.maintenance.due_now()
+        self._wake.set()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop``; then hand back what is unfinished and return."""
         self._session = notify_webhook.new_session()

@@ -14,9 +14,11 @@ connection (notify.py), does the rest, each part in one transaction:
   other (so a window that hid an outage ends with exactly one alert, and one
   that hid an outage and its recovery ends with none).
 
-It runs at each boundary (the statement returns the next one), and at least
-every TICK seconds: a window ended early by a PATCH, or an endpoint taken out of
-one, is noticed by then.
+It runs at each boundary (the statement returns the next one), at once when a
+window is written (the LISTEN connection hears ``NOTIFY maintenances``, sent
+by a trigger of migrations/0017 on every write to occurrences or a window's
+endpoints: a window ended early, moved, deleted, or an endpoint taken out of
+one), and at least every TICK seconds, so a lost notification costs latency.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class MaintenanceWatch:
 
     def __init__(self) -> None:
         self._next_at = 0.0  # epoch seconds: at once
+        self._poked = False  # a window was written while a pass ran: another one at once
+
+    def due_now(self) -> None:
+        """A window was written (NOTIFY maintenances): the next round makes the pass."""
+        self._next_at = 0.0
+        self._poked = True
 
     def postpone(self) -> None:
         """The pass failed: the next one in TICK seconds."""
@@ -55,6 +63,7 @@ class MaintenanceWatch:
         """Announce what came, tell what was hidden; returns how many events were written."""
         written = 0
         boundary: float | None = None
+        self._poked = False
         while True:
             cur = await execute(
                 queries.MAINTENANCE_BOUNDARIES, {"limit": BATCH}, row_factory=dict_row
@@ -73,7 +82,12 @@ class MaintenanceWatch:
             if row["events"] < BATCH:
                 break
         now = time.time()
-        self._next_at = now + TICK if boundary is None else min(now + TICK, boundary + 0.01)
+        if self._poked:  # what this pass read may predate that write
+            self._next_at = 0.0
+        elif boundary is None:
+            self._next_at = now + TICK
+        else:
+            self._next_at = min(now + TICK, boundary + 0.01)
         if written:
             logger.info("maintenance: {written} events written", written=written)
         return written

@@ -352,6 +352,8 @@ AUDIT_RETENTION_DELETE_BATCH = (
 # -- alerting: the delivery loop (services/checker/notify.py) ---------------------
 
 LISTEN_DELIVERIES = "LISTEN deliveries"
+# A maintenance window was written (migrations/0017): the maintenance pass is due now.
+LISTEN_MAINTENANCES = "LISTEN maintenances"
 
 # Claim up to K due deliveries (skipping rows another replica is claiming) of
 # active channels (a channel test goes out even to an inactive one): count the

@@ -9,6 +9,7 @@ windows starting and ending. Each is sent once, with two checker replicas runnin
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -275,3 +276,29 @@ async def test_deleting_a_window_in_progress_announces_its_end_and_tells_what_it
     assert (
         ended["maintenance"]["startsAt"] == receiver.on("/all")[0].json()["maintenance"]["startsAt"]
     )
+
+
+async def test_a_window_written_is_announced_at_once_not_at_the_next_tick(
+    db, settings, target: Target, receiver: Receiver
+):
+    page = await make_page(db)
+    await make_endpoint(db, page, target.answer("/svc"), interval=60)
+    async with serve(settings) as api, running_checker(settings):
+        await channel_with_rule(api, receiver, "/all", page_id=page, notify_on=["maintenance"])
+        await asyncio.sleep(1)  # the checker's first pass is behind it
+        written = time.time()
+        window = await open_window(api, page, "Now", timedelta(seconds=-1), timedelta(hours=1))
+        await eventually(lambda: receiver.on("/all"), 8)
+        ended = time.time()
+        r = await api.patch(
+            f"/api/maintenances/{window['id']}",
+            json={"ends_at": iso(datetime.now(UTC))},
+            headers=AUTH,
+        )
+        assert r.status_code == 200
+        await eventually(lambda: len(receiver.on("/all")) >= 2, 8)
+    started_at, ended_at = (r.at for r in receiver.on("/all"))
+    # NOTIFY maintenances wakes the pass: well within its 5 s tick, twice.
+    assert started_at - written < 1.5
+    assert ended_at - ended < 1.5
+    assert kinds(receiver, "/all") == ["maintenance.started", "maintenance.ended"]
