@@ -280,26 +280,32 @@ class Days:
         self.total = 100 * sum(available) / seen_total if seen_total > 0 else None
 
     def bars(self) -> Markup:
-        """The bars, oldest first, each with its date and figure (shown on hover and focus)."""
-        labels = _day_labels(self.first_day)
-        out = []
-        for label, value in zip(labels, self.uptimes, strict=True):
-            if value is None:
-                out.append(f"{label[0]}none{label[1]}no data</span></li>")
-            elif value == 100:  # most days
-                out.append(f"{label[0]}ok{label[1]}100.00 % uptime</span></li>")
-            else:
-                out.append(
-                    f"{label[0]}{_day_class(value)}{label[1]}{value:.2f} % uptime</span></li>"
-                )
+        """The bars, oldest first, each with its date and figure (shown on hover and focus).
+
+        A day with no data or at 100 % (most days) is a string made once per
+        first day (_day_bars); only the others are formatted here.
+        """
+        ok, none, labels = _day_bars(self.first_day)
+        out = [
+            none[i]
+            if value is None
+            else ok[i]
+            if value == 100
+            else f"{labels[i][0]}{_day_class(value)}{labels[i][1]}{value:.2f} % uptime</span></li>"
+            for i, value in enumerate(self.uptimes)
+        ]
         return Markup("".join(out))  # noqa: S704 - dates and numbers only
 
 
 @functools.lru_cache(maxsize=4)
-def _day_labels(first_day: date) -> list[tuple[str, str]]:
-    """Per day, the markup around its class and its figure (the same for every endpoint)."""
-    days = (first_day + timedelta(days=i) for i in range(DAYS))
-    return [('<li class="d-', f'" tabindex="0"><span>{d.day} {d:%b %Y}: ') for d in days]
+def _day_bars(first_day: date) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """Per day: its whole bar at 100 %, its bar with no data, and the markup around its
+    class and figure for the other days (the same for every endpoint)."""
+    days = [first_day + timedelta(days=i) for i in range(DAYS)]
+    labels = [('<li class="d-', f'" tabindex="0"><span>{d.day} {d:%b %Y}: ') for d in days]
+    ok = [f"{a}ok{b}100.00 % uptime</span></li>" for a, b in labels]
+    none = [f"{a}none{b}no data</span></li>" for a, b in labels]
+    return ok, none, labels
 
 
 def _endpoint_view(ep: PageEndpoint, days: Days) -> dict[str, Any]:
