@@ -723,18 +723,29 @@ LIST_DELIVERIES = (
 # comes from its daily rollup (``rolled_*``, the days before ``lo``); from
 # ``lo``, the first day no rollup answers (today, a day not rolled up yet, a
 # stale one), the days are computed from the raw runs up to now (``raw_*``),
-# split at midnights as the rollup splits them (covered_runs, migrations/0005).
+# split at midnights as the rollup splits them (covered_runs' rule,
+# migrations/0005 and 0016: covered_runs_outside, the page's windows read once
+# by page_maintenance_spans as PAGE_STATUS reads them, each endpoint's clipped
+# to [lo, now)). A run within one day (all of today's) is that day's whole; only
+# a run across midnight is split by generate_series.
 # Rolled days are contiguous (missing_uptime_days, migrations/0010), so ``lo`` is the earliest of
 # today, the day after the last rolled one and the first stale one. One index
-# range of uptime_daily and two index probes of checks per endpoint; nothing is
-# written.
+# range of uptime_daily and two index probes of checks per endpoint, one range
+# of maintenance_occurrences_page for the page; nothing is written.
 PAGE_DAILY_UPTIMES: LiteralString = """
-WITH k AS (
+WITH w AS MATERIALIZED (
+    SELECT w.endpoint_id, w.s_at, w.e_at
+      FROM pages pw
+     CROSS JOIN LATERAL page_maintenance_spans(
+               pw.id, ((now() AT TIME ZONE 'UTC')::date - 89)::timestamp AT TIME ZONE 'UTC',
+               now()) w
+     WHERE pw.slug = %(slug)s::text
+), k AS (
     SELECT (now() AT TIME ZONE 'UTC')::date AS today, last_closed_day() AS last_closed
 )
 SELECT e.id AS endpoint_id, k.today - 89 AS first_day, r.lo,
        r.offsets AS rolled_offsets, r.available AS rolled_available, r.covered AS rolled_covered,
-       w.offsets AS raw_offsets, w.available AS raw_available, w.covered AS raw_covered
+       x.offsets AS raw_offsets, x.available AS raw_available, x.covered AS raw_covered
   FROM pages p
   JOIN endpoints e ON e.page_id = p.id AND e.active
  CROSS JOIN k
@@ -749,24 +760,39 @@ SELECT e.id AS endpoint_id, k.today - 89 AS first_day, r.lo,
      WHERE u.endpoint_id = e.id AND u.day >= k.today - 89 AND u.day <= k.last_closed
  ) r
  CROSS JOIN LATERAL (
-    SELECT array_agg(x.day - (k.today - 89)) AS offsets, array_agg(x.available) AS available,
-           array_agg(x.covered) AS covered
-      FROM (SELECT r.lo + n AS day,
-                   coalesce(sum(x.secs) FILTER (WHERE x.ok), 0)::float8 AS available,
-                   sum(x.secs)::float8 AS covered
-              FROM covered_runs(e.id, r.lo::timestamp AT TIME ZONE 'UTC', now()) c
-             CROSS JOIN LATERAL generate_series(
-                       greatest(0, (c.s_at AT TIME ZONE 'UTC')::date - r.lo),
-                       ((c.e_at AT TIME ZONE 'UTC') - interval '1 microsecond')::date - r.lo) n
+    SELECT coalesce(range_agg(tstzrange(greatest(w.s_at, r.lo::timestamp AT TIME ZONE 'UTC'),
+                                        w.e_at)), '{}'::tstzmultirange) AS windows
+      FROM w
+     WHERE (w.endpoint_id IS NULL OR w.endpoint_id = e.id)
+       AND w.e_at > r.lo::timestamp AT TIME ZONE 'UTC'
+ ) mw
+ CROSS JOIN LATERAL (
+    SELECT array_agg(d.day - (k.today - 89)) AS offsets, array_agg(d.available) AS available,
+           array_agg(d.covered) AS covered
+      FROM (SELECT r.lo + s.n AS day,
+                   coalesce(sum(s.secs) FILTER (WHERE s.ok), 0)::float8 AS available,
+                   sum(s.secs)::float8 AS covered
+              FROM covered_runs_outside(e.id, r.lo::timestamp AT TIME ZONE 'UTC', now(),
+                                        mw.windows) c
              CROSS JOIN LATERAL (
-                SELECT c.status <> 'down' AS ok,
+                SELECT (c.s_at AT TIME ZONE 'UTC')::date - r.lo AS d0,
+                       ((c.e_at AT TIME ZONE 'UTC') - interval '1 microsecond')::date - r.lo AS d1
+             ) y
+             CROSS JOIN LATERAL (
+                SELECT y.d0 AS n, c.status <> 'down' AS ok,
+                       extract(epoch FROM c.e_at - c.s_at) AS secs
+                 WHERE y.d0 = y.d1
+                UNION ALL
+                SELECT n, c.status <> 'down',
                        extract(epoch FROM
                            least(c.e_at, (r.lo + n + 1)::timestamp AT TIME ZONE 'UTC')
-                           - greatest(c.s_at, (r.lo + n)::timestamp AT TIME ZONE 'UTC')) AS secs
-             ) x
-             WHERE x.secs > 0
-             GROUP BY n) x
- ) w
+                           - greatest(c.s_at, (r.lo + n)::timestamp AT TIME ZONE 'UTC'))
+                  FROM generate_series(greatest(0, y.d0), y.d1) n
+                 WHERE y.d0 <> y.d1
+             ) s
+             WHERE s.secs > 0
+             GROUP BY s.n) d
+ ) x
  WHERE p.slug = %(slug)s::text
 """
 

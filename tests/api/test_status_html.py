@@ -136,6 +136,51 @@ async def test_daily_bars_show_each_day_and_no_data_apart(api, db):
     assert all(li.get("tabindex") == "0" for li in bars), "keyboard focus shows the label"
 
 
+async def test_daily_bars_leave_maintenance_windows_out(api, db):
+    p = await make_page(api)
+    ep = await make_endpoint(api, p["id"], name="Web")
+    other = await make_endpoint(api, p["id"], name="Other")
+    today = datetime.now(UTC).date()
+    day = datetime.combine(today - timedelta(days=2), datetime.min.time(), UTC)
+    # Two days ago: up 00:00-06:00, down 06:00-12:00, nothing after; a window of
+    # Web's over 06:00-09:00 leaves 6 h up of 9 h covered (50 % without it).
+    for endpoint in (ep, other):
+        await insert_check(db, endpoint["id"], "up", day, day + timedelta(hours=6, seconds=-60))
+        await insert_check(
+            db,
+            endpoint["id"],
+            "down",
+            day + timedelta(hours=6),
+            day + timedelta(hours=12, seconds=-60),
+        )
+    # A rollup of that day stored before the window (made stale by it) and one of the day before.
+    for days, available in ((2, 21600), (3, 86400)):
+        await db.execute(
+            "INSERT INTO uptime_daily (endpoint_id, day, available_seconds, covered_seconds)"
+            " VALUES (%s, %s, %s, %s)",
+            (ep["id"], today - timedelta(days=days), available, 43200 if days == 2 else 86400),
+        )
+    body = {
+        "page_id": p["id"],
+        "title": "Work",
+        "starts_at": (day + timedelta(hours=6)).isoformat(),
+        "ends_at": (day + timedelta(hours=9)).isoformat(),
+        "endpoint_ids": [ep["id"]],
+    }
+    r = await api.post("/api/maintenances", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    root = tree((await api.get("/status/acme")).text)
+    rows = {li.get("data-endpoint"): li for li in root.iter("li") if li.get("data-endpoint")}
+
+    def bar(endpoint: dict, days_ago: int) -> str:
+        bars = rows[str(endpoint["id"])].find(".//ol[@class='bars']").findall("li")
+        return bars[89 - days_ago].find("span").text.split(": ")[1]
+
+    assert bar(ep, 2) == "66.67 % uptime", "the window's 3 h count neither way"
+    assert bar(other, 2) == "50.00 % uptime", "not Other's window"
+    assert bar(ep, 3) == "100.00 % uptime", "the rollup of the day before"
+
+
 async def test_hostile_names_and_messages_are_text(api, db):
     p = await make_page(api, name=HOSTILE)
     await make_endpoint(api, p["id"], name=HOSTILE)
