@@ -230,7 +230,9 @@ def page_status(endpoints: list[PageEndpoint], incidents: list[Incident]) -> dic
 def _pct(value: float | None) -> Markup | None:
     if value is None:
         return None
-    return Markup('<span class="num">{:.2f} %</span>').format(value)
+    # a number formatted is digits, a sign and a point: nothing to escape (and
+    # Markup.format, which escapes, costs 3 us a call: 0.6 ms for 100 endpoints)
+    return Markup(f'<span class="num">{value:.2f} %</span>')  # noqa: S704 - a number only
 
 
 def _day_class(value: float | None) -> str:
