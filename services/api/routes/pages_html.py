@@ -387,9 +387,10 @@ async def _page_data(pool: Pool, slug: str) -> dict[str, Any] | None:
     windows in progress or to come.
     """
     params = {"slug": slug, "days": None}
-    detail, bar_rows, incident_rows, window_rows = await asyncio.gather(
-        pages.read_page(pool, _NO_LONG_CACHE, slug, long=False, story=False),
+    # the bars first: the longest of the four (~7 ms of database time at 100 endpoints)
+    bar_rows, detail, incident_rows, window_rows = await asyncio.gather(
         fetch_all(pool, q.PAGE_DAILY_UPTIMES, params, binary=True),  # 27,000 figures
+        pages.read_page(pool, _NO_LONG_CACHE, slug, long=False, story=False),
         fetch_all(pool, q.PAGE_RECENT_INCIDENTS, params),
         fetch_all(pool, q.PAGE_MAINTENANCES, params),
     )
