@@ -163,43 +163,37 @@ PAGE_TIMELINE = (
 
 # -- uptime --------------------------------------------------------------------
 
-# The 24 h coverage of endpoint ``e``: its runs covering [now - 24 h, now), as
-# the uptime rule clips them (covered_runs, migrations/0005; inlined, so two
-# index probes of checks_endpoint_first per endpoint).
-_UPTIME_24H_LATERAL = """
-    LEFT JOIN LATERAL (
-        SELECT extract(epoch FROM sum(r.e_at - r.s_at) FILTER (WHERE r.status <> 'down'))
-                   AS available,
-               extract(epoch FROM sum(r.e_at - r.s_at)) AS covered,
-               count(*) AS runs
-          FROM covered_runs(e.id, now() - interval '24 hours', now()) r
-    ) u ON true
-"""
 
-# A statement over the endpoints of page %(slug)s reads the page's maintenance
-# spans once (page_maintenance_spans, migrations/0016: one index range for the
-# page, not one per endpoint and call), over [now - 24 h, now + 1 us): the 24 h
-# windows and "in maintenance now" of every endpoint. MATERIALIZED: computed
-# once, whatever the number of endpoints that read it.
-_PAGE_SPANS = """
-WITH w AS MATERIALIZED (
+def _page_spans(lo: LiteralString, hi: LiteralString) -> LiteralString:
+    """The CTE ``w``: the maintenance spans of page %(slug)s within [lo, hi).
+
+    A statement over the page's endpoints reads them once this way
+    (page_maintenance_spans, migrations/0016: one index range for the page, not
+    one per endpoint and call). MATERIALIZED: computed once, whatever the number
+    of endpoints that read it.
+    """
+    return (
+        """w AS MATERIALIZED (
     SELECT w.endpoint_id, w.s_at, w.e_at
       FROM pages pw
-     CROSS JOIN LATERAL page_maintenance_spans(pw.id, now() - interval '24 hours',
-                                               now() + interval '1 microsecond') w
+     CROSS JOIN LATERAL page_maintenance_spans(pw.id, """
+        + lo
+        + ", "
+        + hi
+        + """) w
      WHERE pw.slug = %(slug)s::text
-)
-"""
+)"""
+    )
 
-# The same over [now, now + 1 us) only, for a statement that needs no 24 h figure.
-_PAGE_SPANS_NOW = """
-WITH w AS MATERIALIZED (
-    SELECT w.endpoint_id, w.s_at, w.e_at
-      FROM pages pw
-     CROSS JOIN LATERAL page_maintenance_spans(pw.id, now(), now() + interval '1 microsecond') w
-     WHERE pw.slug = %(slug)s::text
+
+# [now - 24 h, now + 1 us): the 24 h windows and "in maintenance now" of every endpoint.
+_PAGE_SPANS = (
+    "\nWITH "
+    + _page_spans("now() - interval '24 hours'", "now() + interval '1 microsecond'")
+    + "\n"
 )
-"""
+# [now, now + 1 us) only, for a statement that needs no 24 h figure.
+_PAGE_SPANS_NOW = "\nWITH " + _page_spans("now()", "now() + interval '1 microsecond'") + "\n"
 
 # Whether endpoint ``e`` is in a window now, from the page's spans (as _IN_MAINTENANCE).
 _PAGE_IN_MAINTENANCE = (
@@ -221,8 +215,10 @@ _PAGE_SPANS_LATERAL = """
     ) mw ON true
 """
 
-# _UPTIME_24H_LATERAL over the page's spans (after _PAGE_SPANS_LATERAL): the
-# same runs, cut by the same windows (covered_runs_outside, migrations/0016).
+# The 24 h coverage of endpoint ``e`` (after _PAGE_SPANS_LATERAL): its runs
+# covering [now - 24 h, now) as the uptime rule clips them, cut by the page's
+# windows (covered_runs_outside, migrations/0005 and 0016; inlined, so two
+# index probes of checks_endpoint_first per endpoint).
 _PAGE_UPTIME_24H_LATERAL = """
     LEFT JOIN LATERAL (
         SELECT extract(epoch FROM sum(r.e_at - r.s_at) FILTER (WHERE r.status <> 'down'))
@@ -732,15 +728,10 @@ LIST_DELIVERIES = (
 # today, the day after the last rolled one and the first stale one. One index
 # range of uptime_daily and two index probes of checks per endpoint, one range
 # of maintenance_occurrences_page for the page; nothing is written.
-PAGE_DAILY_UPTIMES: LiteralString = """
-WITH w AS MATERIALIZED (
-    SELECT w.endpoint_id, w.s_at, w.e_at
-      FROM pages pw
-     CROSS JOIN LATERAL page_maintenance_spans(
-               pw.id, ((now() AT TIME ZONE 'UTC')::date - 89)::timestamp AT TIME ZONE 'UTC',
-               now()) w
-     WHERE pw.slug = %(slug)s::text
-), k AS (
+PAGE_DAILY_UPTIMES: LiteralString = (
+    "\nWITH "
+    + _page_spans("((now() AT TIME ZONE 'UTC')::date - 89)::timestamp AT TIME ZONE 'UTC'", "now()")
+    + """, k AS (
     SELECT (now() AT TIME ZONE 'UTC')::date AS today, last_closed_day() AS last_closed
 )
 SELECT e.id AS endpoint_id, k.today - 89 AS first_day, r.lo,
@@ -795,6 +786,7 @@ SELECT e.id AS endpoint_id, k.today - 89 AS first_day, r.lo,
  ) x
  WHERE p.slug = %(slug)s::text
 """
+)
 
 # The incidents a status page shows: the unresolved ones and those of the last
 # 14 days (opened or resolved since), newest first.
